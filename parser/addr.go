@@ -1,0 +1,141 @@
+package parser
+
+import "net/netip"
+
+// ParseIP parses an IPv4 literal ("192.0.2.1") or an IPv6 literal, bare or in
+// brackets ("[2001:db8::1]", with an embedded IPv4 tail allowed), without
+// allocating. IPv6 zones are not accepted (they have no meaning in SIP).
+func ParseIP(b []byte) (netip.Addr, bool) {
+	if len(b) >= 2 && b[0] == '[' && b[len(b)-1] == ']' {
+		return parseIPv6(b[1 : len(b)-1])
+	}
+	for _, c := range b {
+		if c == ':' {
+			return parseIPv6(b)
+		}
+	}
+	a4, ok := parseIPv4(b)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(a4), true
+}
+
+func parseIPv4(b []byte) ([4]byte, bool) {
+	var out [4]byte
+	part, digits, val := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || part > 3 {
+				return out, false
+			}
+			out[part] = byte(val)
+			part++
+			digits, val = 0, 0
+			continue
+		}
+		c := b[i]
+		if !isDigit(c) || digits == 3 {
+			return out, false
+		}
+		if digits == 1 && val == 0 {
+			return out, false // leading zero: "01" is ambiguous (octal in some stacks)
+		}
+		val = val*10 + int(c-'0')
+		digits++
+		if val > 255 {
+			return out, false
+		}
+	}
+	return out, part == 4
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+func parseIPv6(b []byte) (netip.Addr, bool) {
+	var ip [16]byte
+	ellipsis := -1 // index in ip where "::" was
+	i, n := 0, 0   // position in b, bytes written to ip
+	if len(b) >= 2 && b[0] == ':' && b[1] == ':' {
+		ellipsis = 0
+		i = 2
+		if i == len(b) {
+			return netip.AddrFrom16(ip), true
+		}
+	}
+	for n < 16 {
+		// Hex group or an embedded IPv4 tail.
+		val, digits, j := 0, 0, i
+		for j < len(b) && digits <= 4 {
+			h := hexVal(b[j])
+			if h < 0 {
+				break
+			}
+			val = val<<4 | h
+			digits++
+			j++
+		}
+		if digits == 0 || digits > 4 {
+			return netip.Addr{}, false
+		}
+		if j < len(b) && b[j] == '.' {
+			if ellipsis < 0 && n != 12 || n > 12 {
+				return netip.Addr{}, false
+			}
+			a4, ok := parseIPv4(b[i:])
+			if !ok {
+				return netip.Addr{}, false
+			}
+			copy(ip[n:], a4[:])
+			n += 4
+			i = len(b)
+			break
+		}
+		ip[n], ip[n+1] = byte(val>>8), byte(val)
+		n += 2
+		i = j
+		if i == len(b) {
+			break
+		}
+		if b[i] != ':' || i+1 == len(b) {
+			return netip.Addr{}, false
+		}
+		i++
+		if b[i] == ':' {
+			if ellipsis >= 0 {
+				return netip.Addr{}, false
+			}
+			ellipsis = n
+			i++
+			if i == len(b) {
+				break
+			}
+		}
+	}
+	if i != len(b) {
+		return netip.Addr{}, false
+	}
+	if n < 16 {
+		if ellipsis < 0 {
+			return netip.Addr{}, false
+		}
+		tail := n - ellipsis
+		copy(ip[16-tail:], ip[ellipsis:n])
+		for k := ellipsis; k < 16-tail; k++ {
+			ip[k] = 0
+		}
+	} else if ellipsis >= 0 {
+		return netip.Addr{}, false // "::" must stand for at least one group
+	}
+	return netip.AddrFrom16(ip), true
+}

@@ -1,0 +1,109 @@
+package parser
+
+// Byte classes of RFC 3261 §25.1, as 256-entry tables indexed by the byte:
+// one load per byte on the scanning paths, no branches on ranges.
+const (
+	cToken      = 1 << iota // token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
+	cHost                   // hostname and IPv4 characters: alphanum / "-" / "."
+	cDigit                  // 0-9
+	cWS                     // SP / HTAB
+	cUnreserved             // alphanum / mark
+	cUserExtra              // user-unreserved: "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"
+	cParamExtra             // param-unreserved: "[" / "]" / "/" / ":" / "&" / "+" / "$"
+	cPassExtra              // password: "&" / "=" / "+" / "$" / ","
+)
+
+var charClass = func() (t [256]uint8) {
+	set := func(chars string, c uint8) {
+		for i := 0; i < len(chars); i++ {
+			t[chars[i]] |= c
+		}
+	}
+	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	set(alnum+"-.!%*_+`'~", cToken)
+	set(alnum+"-.", cHost)
+	set("0123456789", cDigit)
+	set(" \t", cWS)
+	set(alnum+"-_.!~*'()", cUnreserved)
+	set("&=+$,;?/", cUserExtra)
+	set("[]/:&+$", cParamExtra)
+	set("&=+$,", cPassExtra)
+	return t
+}()
+
+func isToken(c byte) bool { return charClass[c]&cToken != 0 }
+func isDigit(c byte) bool { return charClass[c]&cDigit != 0 }
+func isWS(c byte) bool    { return charClass[c]&cWS != 0 }
+
+// isLWS reports whether c may appear inside linear white space of a header
+// value: a folded value keeps its CRLF and leading blanks in the buffer.
+func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}
+
+// equalFold compares b with an ASCII string, ignoring case, without
+// allocating.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if lower(b[i]) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// EqualFold reports whether b equals s ignoring ASCII case.
+func EqualFold(b []byte, s string) bool { return equalFold(b, s) }
+
+// hasPrefixFold reports whether b starts with s, ignoring ASCII case.
+func hasPrefixFold(b []byte, s string) bool {
+	return len(b) >= len(s) && equalFold(b[:len(s)], s)
+}
+
+// trimLWS narrows s inside b so it neither starts nor ends with linear white
+// space (blanks and the CRLF of folded lines).
+func trimLWS(b []byte, s Span) Span {
+	for s.Start < s.End && isLWS(b[s.Start]) {
+		s.Start++
+	}
+	for s.End > s.Start && isLWS(b[s.End-1]) {
+		s.End--
+	}
+	return s
+}
+
+// skipLWS returns the first offset at or after i (below end) that is not LWS.
+func skipLWS(b []byte, i, end int32) int32 {
+	for i < end && isLWS(b[i]) {
+		i++
+	}
+	return i
+}
+
+// parseUint reads decimal digits in b[s], rejecting empty input, non-digits
+// and values above max. It never allocates.
+func parseUint(b []byte, s Span, max uint64) (uint64, bool) {
+	if s.Start >= s.End {
+		return 0, false
+	}
+	var n uint64
+	for i := s.Start; i < s.End; i++ {
+		c := b[i]
+		if !isDigit(c) {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+		if n > max {
+			return 0, false
+		}
+	}
+	return n, true
+}

@@ -1,0 +1,313 @@
+package parser
+
+import "bytes"
+
+// Parse indexes the SIP message in b into m: the start line, every header
+// field (name, kind, trimmed value, line extent) and the body as framed by
+// Content-Length. It copies nothing and, once m has been used, allocates
+// nothing. m is valid while b is unchanged.
+//
+// Framing is that of a datagram (RFC 3261 §18.3): the body is Content-Length
+// octets long and octets after it are ignored; a body shorter than
+// Content-Length is an error; without Content-Length the body is the rest of
+// b. Leading CRLFs are skipped; b made only of CRLFs returns ErrKeepAlive.
+//
+// On error Parse still indexes what it can: a bad start line or a bad header
+// line does not stop the header index, so a caller can answer 400 with the
+// Via, From, To, Call-ID and CSeq of the request. Errors that break framing
+// (no end of headers, limits exceeded, short body) stop it. Only the first
+// error is returned; ErrorOffset says where it happened.
+func Parse(b []byte, m *Message) error {
+	m.reset(b)
+	if len(b) == 0 {
+		return ErrEmpty
+	}
+	if len(b) > MaxMessageSize {
+		return m.fail(0, ErrTooLarge)
+	}
+	n := int32(len(b))
+	pos := int32(0)
+	for pos < n && (b[pos] == '\r' || b[pos] == '\n') {
+		pos++
+	}
+	if pos == n {
+		return ErrKeepAlive
+	}
+	m.start = pos
+
+	var firstErr error
+	// Start line.
+	le, ce, ok := m.line(pos)
+	if !ok {
+		return m.fail(pos, ErrNoHeaderEnd)
+	}
+	if ce-pos > MaxLineLength {
+		return m.fail(pos, ErrLineTooLong)
+	}
+	if err := m.parseStartLine(pos, ce); err != nil {
+		firstErr = err
+	}
+	pos = le + 1
+	m.headStart = pos
+
+	// Header section: one field per line, continuation lines (starting with
+	// SP or HTAB) extend the previous field (RFC 3261 §7.3.1).
+	var last [kindCount]int16
+	for {
+		le, ce, ok = m.line(pos)
+		if !ok {
+			// No empty line. A message that ends right after its last header
+			// line, or in the middle of one, is not framed.
+			if firstErr == nil {
+				firstErr = m.fail(pos, ErrNoHeaderEnd)
+			}
+			return firstErr
+		}
+		if ce == pos { // the empty line
+			m.headEnd = pos
+			pos = le + 1
+			break
+		}
+		if isWS(b[pos]) {
+			if m.nhdr == 0 {
+				if firstErr == nil {
+					firstErr = m.fail(pos, ErrFoldedStart)
+				}
+				pos = le + 1
+				continue
+			}
+			h := &m.hdr[m.nhdr-1]
+			if le+1-h.Name.Start > MaxLineLength {
+				return m.fail(pos, ErrLineTooLong)
+			}
+			if end := trimLWS(b, Span{pos, ce}); !end.Empty() {
+				if h.Value.Empty() {
+					h.Value.Start = end.Start
+				}
+				h.Value.End = end.End
+			}
+			h.End = le + 1
+			pos = le + 1
+			continue
+		}
+		if ce-pos > MaxLineLength {
+			return m.fail(pos, ErrLineTooLong)
+		}
+		if m.nhdr == MaxHeaders {
+			return m.fail(pos, ErrTooManyHeaders)
+		}
+		if err := m.addHeader(pos, ce, le, &last); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		pos = le + 1
+	}
+
+	// Content-Length decides framing: digits only, bounded, and repeated only
+	// with the same value. Checked after the loop so a folded value counts.
+	for i := m.first[KindContentLength]; i >= 0; i = m.hdr[i].next {
+		val := m.hdr[i].Value
+		v, ok := parseUint(b, val, MaxMessageSize)
+		if !ok {
+			return m.fail(val.Start, ErrContentLength)
+		}
+		if m.contentLength >= 0 && m.contentLength != int64(v) {
+			return m.fail(m.hdr[i].Name.Start, ErrContentLengthTwice)
+		}
+		m.contentLength = int64(v)
+	}
+
+	// Body.
+	m.body = Span{pos, n}
+	m.end = n
+	if m.contentLength >= 0 {
+		if int64(n-pos) < m.contentLength {
+			if firstErr == nil {
+				firstErr = m.fail(pos, ErrBodyTooShort)
+			}
+			return firstErr
+		}
+		m.end = pos + int32(m.contentLength)
+		m.body.End = m.end
+	}
+	return firstErr
+}
+
+func (m *Message) reset(b []byte) {
+	m.buf = b
+	m.request = false
+	m.method = MethodOther
+	m.methodSpan, m.ruri, m.version, m.reason = Span{}, Span{}, Span{}, Span{}
+	m.status = 0
+	m.nhdr = 0
+	for i := range m.first {
+		m.first[i] = -1
+	}
+	m.start, m.headStart, m.headEnd, m.end = 0, 0, 0, 0
+	if len(b) <= MaxMessageSize {
+		// Until framing is known the message is the whole buffer, so a
+		// caller answering a broken message can still read its headers.
+		m.end = int32(len(b))
+	}
+	m.body = Span{}
+	m.contentLength = -1
+	m.errOff = 0
+}
+
+func (m *Message) fail(off int32, err error) error {
+	m.errOff = off
+	return err
+}
+
+// line finds the line starting at pos: le is the offset of its LF, ce the end
+// of its content (before CR LF or a bare LF).
+func (m *Message) line(pos int32) (le, ce int32, ok bool) {
+	if int(pos) >= len(m.buf) {
+		return 0, 0, false
+	}
+	i := bytes.IndexByte(m.buf[pos:], '\n')
+	if i < 0 {
+		return 0, 0, false
+	}
+	le = pos + int32(i)
+	ce = le
+	if ce > pos && m.buf[ce-1] == '\r' {
+		ce--
+	}
+	return le, ce, true
+}
+
+// parseStartLine reads b[pos:ce] as a Request-Line (Method SP Request-URI SP
+// SIP-Version) or a Status-Line (SIP-Version SP Status-Code SP Reason-Phrase).
+// Elements are separated by exactly one SP (RFC 3261 §7.1, RFC 4475 §3.1.2.11).
+func (m *Message) parseStartLine(pos, ce int32) error {
+	b := m.buf
+	if ce-pos >= 4 && hasPrefixFold(b[pos:ce], "SIP/") {
+		m.request = false
+		sp := pos
+		for sp < ce && b[sp] != ' ' {
+			sp++
+		}
+		m.version = Span{pos, sp}
+		if !validVersion(b[pos:sp]) {
+			return m.fail(pos, ErrVersion)
+		}
+		if sp+4 > ce || b[sp] != ' ' || !isDigit(b[sp+1]) || !isDigit(b[sp+2]) || !isDigit(b[sp+3]) ||
+			b[sp+1] == '0' {
+			return m.fail(sp, ErrStatusCode)
+		}
+		m.status = int(b[sp+1]-'0')*100 + int(b[sp+2]-'0')*10 + int(b[sp+3]-'0')
+		r := sp + 4
+		if r < ce {
+			if b[r] != ' ' {
+				m.status = 0
+				return m.fail(r, ErrStatusCode)
+			}
+			r++
+		}
+		m.reason = Span{r, ce}
+		return nil
+	}
+
+	m.request = true
+	i := pos
+	for i < ce && isToken(b[i]) {
+		i++
+	}
+	if i == pos || i == ce || b[i] != ' ' {
+		return m.fail(i, ErrMethod)
+	}
+	m.methodSpan = Span{pos, i}
+	m.method = LookupMethod(b[pos:i])
+	i++
+	u := i
+	for i < ce && b[i] > ' ' && b[i] != 0x7f {
+		i++
+	}
+	m.ruri = Span{u, i}
+	if i == u || i == ce || b[i] != ' ' || !validScheme(b[u:i]) {
+		return m.fail(u, ErrRequestURI)
+	}
+	i++
+	m.version = Span{i, ce}
+	if !validVersion(b[i:ce]) {
+		return m.fail(i, ErrVersion)
+	}
+	return nil
+}
+
+// validVersion checks "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitively. Which
+// version is acceptable (505) is the proxy's decision, not the parser's.
+func validVersion(v []byte) bool {
+	if len(v) < 7 || !hasPrefixFold(v, "SIP/") {
+		return false
+	}
+	v = v[4:]
+	dot := bytes.IndexByte(v, '.')
+	if dot <= 0 || dot == len(v)-1 {
+		return false
+	}
+	for i, c := range v {
+		if i != dot && !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// validScheme checks that a URI starts with scheme ":" where scheme =
+// ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) and something follows.
+func validScheme(u []byte) bool {
+	colon := bytes.IndexByte(u, ':')
+	if colon <= 0 || colon == len(u)-1 {
+		return false
+	}
+	if c := lower(u[0]); c < 'a' || c > 'z' {
+		return false
+	}
+	for _, c := range u[1:colon] {
+		if !(isDigit(c) || (lower(c) >= 'a' && lower(c) <= 'z') || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// addHeader indexes the header line b[pos:ce] (LF at le).
+func (m *Message) addHeader(pos, ce, le int32, last *[kindCount]int16) error {
+	b := m.buf
+	i := pos
+	for i < ce && isToken(b[i]) {
+		i++
+	}
+	nameEnd := i
+	for i < ce && isWS(b[i]) {
+		i++
+	}
+	if nameEnd == pos || i == ce || b[i] != ':' {
+		// Not a header field. Index it as KindOther so it is still copied
+		// through byte for byte, and report it.
+		h := &m.hdr[m.nhdr]
+		*h = Header{Kind: KindOther, next: -1, Name: Span{pos, pos}, Value: Span{pos, ce}, End: le + 1}
+		m.nhdr++
+		return m.fail(pos, ErrHeaderName)
+	}
+	val := trimLWS(b, Span{i + 1, ce})
+	if val.Empty() {
+		val = Span{ce, ce}
+	}
+	k := LookupKind(b[pos:nameEnd])
+	idx := int16(m.nhdr)
+	h := &m.hdr[idx]
+	*h = Header{Kind: k, next: -1, Name: Span{pos, nameEnd}, Value: val, End: le + 1}
+	m.nhdr++
+	if k == KindOther {
+		return nil
+	}
+	if m.first[k] < 0 {
+		m.first[k] = idx
+	} else {
+		m.hdr[last[k]].next = idx
+	}
+	last[k] = idx
+	return nil
+}

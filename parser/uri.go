@@ -1,0 +1,238 @@
+package parser
+
+import "bytes"
+
+// Scheme identifies a URI scheme.
+type Scheme uint8
+
+// URI schemes the proxy distinguishes.
+const (
+	SchemeOther Scheme = iota
+	SchemeSIP
+	SchemeSIPS
+	SchemeTel
+)
+
+// HostKind says how a host was written.
+type HostKind uint8
+
+// Host forms.
+const (
+	HostName HostKind = iota // a DNS name
+	HostIPv4                 // dotted quad
+	HostIPv6                 // bracketed IPv6 reference
+)
+
+// URI is a parsed SIP, SIPS or other absolute URI. Spans index the buffer
+// given to ParseURI. For schemes other than sip and sips only Scheme and
+// Opaque are set.
+type URI struct {
+	Scheme     Scheme
+	SchemeSpan Span
+	Opaque     Span // everything after "scheme:"
+	User       Span // without escapes decoded
+	Password   Span
+	HasUser    bool // "@" present (User may still be empty in broken URIs; that is an error)
+	Host       Span // as written; IPv6 includes the brackets
+	HostKind   HostKind
+	Port       int  // 0 when absent
+	PortSpan   Span // empty when absent
+	Params     Span // after the first ";" up to "?" or the end, without the leading ";"
+	Headers    Span // after "?", without it
+	HostPort   Span // host[:port] as written
+}
+
+// ParseURI parses b[s] as an absolute URI. sip: and sips: URIs are checked
+// against RFC 3261 §25.1 (user, password, host, port, parameters, headers);
+// other schemes only need a valid scheme. It never allocates.
+func ParseURI(b []byte, s Span, u *URI) error {
+	*u = URI{}
+	colon := int32(bytes.IndexByte(s.In(b), ':'))
+	if colon <= 0 || !validScheme(s.In(b)) {
+		return ErrURI
+	}
+	u.SchemeSpan = Span{s.Start, s.Start + colon}
+	u.Opaque = Span{s.Start + colon + 1, s.End}
+	scheme := u.SchemeSpan.In(b)
+	switch {
+	case equalFold(scheme, "sip"):
+		u.Scheme = SchemeSIP
+	case equalFold(scheme, "sips"):
+		u.Scheme = SchemeSIPS
+	case equalFold(scheme, "tel"):
+		u.Scheme = SchemeTel
+		return nil
+	default:
+		return nil
+	}
+	return parseSIPURI(b, u.Opaque, u)
+}
+
+func parseSIPURI(b []byte, s Span, u *URI) error {
+	i, end := s.Start, s.End
+	// userinfo: up to the first "@". The user part may contain ";" "?" "/"
+	// (user-unreserved), so "@" is looked for before anything else; neither
+	// the password nor the host may contain an unescaped "@".
+	if at := bytes.IndexByte(b[i:end], '@'); at >= 0 {
+		ui := Span{i, i + int32(at)}
+		u.HasUser = true
+		if pc := bytes.IndexByte(ui.In(b), ':'); pc >= 0 {
+			u.User = Span{ui.Start, ui.Start + int32(pc)}
+			u.Password = Span{ui.Start + int32(pc) + 1, ui.End}
+		} else {
+			u.User = ui
+		}
+		if u.User.Empty() || !validUser(b, u.User) || !validPassword(b, u.Password) {
+			return ErrURI
+		}
+		i = ui.End + 1
+	}
+	// host
+	hs := i
+	if i < end && b[i] == '[' {
+		rb := bytes.IndexByte(b[i:end], ']')
+		if rb < 0 {
+			return ErrHost
+		}
+		i += int32(rb) + 1
+		if _, ok := parseIPv6(b[hs+1 : i-1]); !ok {
+			return ErrHost
+		}
+		u.HostKind = HostIPv6
+	} else {
+		for i < end && charClass[b[i]]&cHost != 0 {
+			i++
+		}
+		if err := checkHostName(b[hs:i], &u.HostKind); err != nil {
+			return err
+		}
+	}
+	u.Host = Span{hs, i}
+	// port
+	if i < end && b[i] == ':' {
+		ps := i + 1
+		i = ps
+		for i < end && isDigit(b[i]) {
+			i++
+		}
+		p, ok := parseUint(b, Span{ps, i}, 65535)
+		if !ok {
+			return ErrPort
+		}
+		u.Port, u.PortSpan = int(p), Span{ps, i}
+	}
+	u.HostPort = Span{hs, i}
+	// parameters, then headers
+	if i < end && b[i] == ';' {
+		ps := i + 1
+		for i < end && b[i] != '?' {
+			c := b[i]
+			if c <= ' ' || c == '"' || c == '<' || c == '>' {
+				return ErrParam
+			}
+			i++
+		}
+		u.Params = Span{ps, i}
+		if u.Params.Empty() {
+			return ErrParam // trailing ";"
+		}
+		it := Params(b, u.Params)
+		for it.Next() {
+		}
+		if it.Err() != nil {
+			return ErrParam
+		}
+	}
+	if i < end && b[i] == '?' {
+		u.Headers = Span{i + 1, end}
+		for k := i + 1; k < end; k++ {
+			if c := b[k]; c <= ' ' || c == '"' || c == '<' || c == '>' {
+				return ErrURI
+			}
+		}
+		i = end
+	}
+	if i != end {
+		return ErrURI
+	}
+	return nil
+}
+
+// checkHostName accepts a hostname or an IPv4 address: labels of alphanum and
+// "-", separated by ".", an optional final "."; an all-digit name must be a
+// valid dotted quad.
+func checkHostName(h []byte, kind *HostKind) error {
+	if len(h) == 0 {
+		return ErrHost
+	}
+	allNum := true
+	labelLen := 0
+	for i, c := range h {
+		switch {
+		case c == '.':
+			if labelLen == 0 || h[i-1] == '-' {
+				return ErrHost
+			}
+			labelLen = 0
+		case c == '-':
+			if labelLen == 0 {
+				return ErrHost
+			}
+			labelLen++
+			allNum = false
+		default:
+			if !isDigit(c) {
+				allNum = false
+			}
+			labelLen++
+		}
+	}
+	if allNum {
+		if _, ok := parseIPv4(h); !ok {
+			return ErrHost
+		}
+		*kind = HostIPv4
+		return nil
+	}
+	*kind = HostName
+	if h[len(h)-1] == '-' {
+		return ErrHost
+	}
+	return nil
+}
+
+// validUser checks user = 1*( unreserved / escaped / user-unreserved ).
+func validUser(b []byte, s Span) bool {
+	return validEscaped(b, s, cUnreserved|cUserExtra)
+}
+
+// validPassword checks password = *( unreserved / escaped / "&" / "=" / "+" / "$" / "," ).
+func validPassword(b []byte, s Span) bool {
+	return validEscaped(b, s, cUnreserved|cPassExtra)
+}
+
+func validEscaped(b []byte, s Span, class uint8) bool {
+	for i := s.Start; i < s.End; i++ {
+		c := b[i]
+		if c == '%' {
+			if i+2 >= s.End || hexVal(b[i+1]) < 0 || hexVal(b[i+2]) < 0 {
+				return false
+			}
+			i += 2
+			continue
+		}
+		if charClass[c]&class == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// URIParam returns the value of the URI parameter name (case-insensitive).
+func (u *URI) Param(b []byte, name string) (Span, bool) { return Param(b, u.Params, name) }
+
+// Transport returns the transport parameter (empty when absent).
+func (u *URI) Transport(b []byte) Span {
+	v, _ := u.Param(b, "transport")
+	return v
+}
