@@ -10,10 +10,10 @@ func span(s string) ([]byte, Span) { return []byte(s), Span{0, int32(len(s))} }
 
 func TestParseURI(t *testing.T) {
 	type want struct {
-		scheme                                         Scheme
+		scheme                                          Scheme
 		user, password, host, params, headers, hostport string
-		port                                           int
-		kind                                           HostKind
+		port                                            int
+		kind                                            HostKind
 	}
 	for _, tc := range []struct {
 		name, in string
@@ -132,8 +132,8 @@ func TestParseVia(t *testing.T) {
 func TestParseNameAddr(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, display, uri, params, tag string
-		angle, star                          bool
-		err                                  error
+		angle, star                         bool
+		err                                 error
 	}{
 		{name: "name-addr", in: `"Alice A." <sip:alice@a.com>;tag=88sja8x`, display: `"Alice A."`, uri: "sip:alice@a.com",
 			params: "tag=88sja8x", tag: "88sja8x", angle: true},
