@@ -1,0 +1,201 @@
+package dispatcher
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Table is one immutable version of the destination sets. Lookups on it
+// (Set, ByAddr, ByIP, Set.Select) take no lock and allocate nothing.
+type Table struct {
+	name  string
+	sets  []*Set // by id
+	all   []*Dest
+	addrs []addrEntry // by address, then port, then set
+}
+
+type addrEntry struct {
+	ap netip.AddrPort
+	d  *Dest
+}
+
+// Set is a destination set.
+type Set struct {
+	id      int
+	dests   []*Dest // Kamailio order
+	ents    []entry // the same, packed for Select
+	uniform [numWeightKinds]bool
+}
+
+// ID is the set id.
+func (s *Set) ID() int { return s.id }
+
+// Dests are the destinations in Kamailio order: highest priority first,
+// equal priorities in reverse file order. The slice is shared: do not modify.
+func (s *Set) Dests() []*Dest { return s.dests }
+
+// newTable groups dests (in file order) into sets.
+func newTable(name string, dests []*Dest) *Table {
+	t := &Table{name: name}
+	byID := map[int][]*Dest{}
+	var ids []int
+	for _, d := range dests {
+		if _, ok := byID[d.Set]; !ok {
+			ids = append(ids, d.Set)
+		}
+		byID[d.Set] = append(byID[d.Set], d)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		ds := byID[id]
+		// Kamailio order: reverse file order, then a stable sort by
+		// priority, highest first.
+		slices.Reverse(ds)
+		slices.SortStableFunc(ds, func(a, b *Dest) int { return b.Priority - a.Priority })
+		s := &Set{id: id, dests: ds, ents: make([]entry, len(ds))}
+		for i, d := range ds {
+			e := &s.ents[i]
+			e.rt, e.d, e.seed = d.RT, d, d.seed
+			e.w[wkHash] = d.hashWeight()
+			e.w[wkWeight] = uint32(max(d.Attrs.Weight, 0))
+			e.w[wkRWeight] = uint32(max(d.Attrs.RWeight, 0))
+			for k := range e.r {
+				e.r[k] = recipOf(e.w[k])
+			}
+		}
+		for k := range s.uniform {
+			s.uniform[k] = true
+			for i := range s.ents {
+				if s.ents[i].w[k] != s.ents[0].w[k] {
+					s.uniform[k] = false
+				}
+			}
+		}
+		t.sets = append(t.sets, s)
+		t.all = append(t.all, ds...)
+		for _, d := range ds {
+			t.addrs = append(t.addrs, addrEntry{d.Addr, d})
+		}
+	}
+	slices.SortStableFunc(t.addrs, func(a, b addrEntry) int { return cmpAddrPort(a.ap, b.ap) })
+	return t
+}
+
+func cmpAddrPort(a, b netip.AddrPort) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return int(a.Port()) - int(b.Port())
+}
+
+// Name is the file name the table was loaded from.
+func (t *Table) Name() string { return t.name }
+
+// Sets are the sets by id. The slice is shared: do not modify.
+func (t *Table) Sets() []*Set { return t.sets }
+
+// Dests are all destinations, set by set, each set in Kamailio order. The
+// slice is shared: do not modify.
+func (t *Table) Dests() []*Dest { return t.all }
+
+// Set returns the set with the given id, or nil (a nil *Set selects nil).
+// Binary search over the sets: no map, no allocation.
+func (t *Table) Set(id int) *Set {
+	if t == nil {
+		return nil
+	}
+	lo, hi := 0, len(t.sets)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if t.sets[m].id < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(t.sets) && t.sets[lo].id == id {
+		return t.sets[lo]
+	}
+	return nil
+}
+
+// ByAddr returns the destination at exactly this address and port, or nil;
+// when several sets list it, the one in the lowest set. IPv4-mapped IPv6
+// addresses match their IPv4 form.
+func (t *Table) ByAddr(ap netip.AddrPort) *Dest {
+	if t == nil {
+		return nil
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	i := t.lowerBound(ap)
+	if i < len(t.addrs) && t.addrs[i].ap == ap {
+		return t.addrs[i].d
+	}
+	return nil
+}
+
+// ByIP returns a destination on this IP (any port), or nil: "does this
+// request come from a back end". The one with the lowest port is returned.
+func (t *Table) ByIP(ip netip.Addr) *Dest {
+	if t == nil {
+		return nil
+	}
+	ip = ip.Unmap()
+	i := t.lowerBound(netip.AddrPortFrom(ip, 0))
+	if i < len(t.addrs) && t.addrs[i].ap.Addr() == ip {
+		return t.addrs[i].d
+	}
+	return nil
+}
+
+func (t *Table) lowerBound(ap netip.AddrPort) int {
+	lo, hi := 0, len(t.addrs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if cmpAddrPort(t.addrs[m].ap, ap) < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// AppendList appends the table in list file format to b: a file that Load
+// reads back into the same table (same sets, destinations, order, flags,
+// priorities and attrs). Each set's destinations are written lowest priority
+// first and in reverse order, since Kamailio order reverses the file.
+func (t *Table) AppendList(b []byte) []byte {
+	b = append(b, "# dispatcher.list written by sipfront: "...)
+	b = strconv.AppendInt(b, int64(len(t.sets)), 10)
+	b = append(b, " sets, "...)
+	b = strconv.AppendInt(b, int64(len(t.all)), 10)
+	b = append(b, " destinations\n"...)
+	for _, s := range t.sets {
+		for i := len(s.dests) - 1; i >= 0; i-- {
+			b = appendDestLine(b, s.dests[i])
+		}
+	}
+	return b
+}
+
+func appendDestLine(b []byte, d *Dest) []byte {
+	b = strconv.AppendInt(b, int64(d.Set), 10)
+	b = append(b, ' ')
+	b = append(b, d.URI...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(d.Flags), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(d.Priority), 10)
+	if d.Attrs.Present {
+		b = append(b, ' ')
+		b = append(b, d.Attrs.Body...)
+		// Kamailio drops one trailing ';': add it back where the body needs it.
+		if d.Attrs.Body == "" || strings.HasSuffix(d.Attrs.Body, ";") {
+			b = append(b, ';')
+		}
+	}
+	return append(b, '\n')
+}
