@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // The list file is read the way Kamailio 5.6's ds_load_list reads it, byte
@@ -322,6 +323,31 @@ func (l *loader) number(n int, s []byte, p int, what string) (v, np int, skip bo
 	return 0, p, false, nil
 }
 
+// otherScheme reports a token that starts with a URI scheme other than sip
+// or sips ("tel:+1555", "mailto:x@y"), telling it from host:port.
+func otherScheme(tok string) (string, bool) {
+	i := strings.IndexByte(tok, ':')
+	if i <= 0 {
+		return "", false
+	}
+	for j := 0; j < i; j++ {
+		c := tok[j]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return "", false
+		}
+	}
+	// host:port: the scheme-like part is a host name followed by digits.
+	rest := tok[i+1:]
+	k := 0
+	for k < len(rest) && isDigit(rest[k]) {
+		k++
+	}
+	if k > 0 && (k == len(rest) || rest[k] == ';' || rest[k] == '?') {
+		return "", false
+	}
+	return tok[:i+1], true
+}
+
 // add builds the destination of one line and keeps it, or skips the line
 // with a warning.
 func (l *loader) add(n, set, uCol int, uriTok string, flags, prio int, hasAttrs bool, aCol int, attrs string) error {
@@ -334,6 +360,9 @@ func (l *loader) add(n, set, uCol int, uriTok string, flags, prio int, hasAttrs 
 		// Kamailio prepends "sip:" only to tokens of 5..499 bytes.
 		if len(uri) <= 4 || len(uri) >= 500 {
 			return skip(uCol, uriTok, ErrBadURI, "not a URI", "")
+		}
+		if sch, ok := otherScheme(uri); ok {
+			return skip(uCol, uriTok, ErrBadURI, "URI scheme "+quoteToken(sch)+" not supported (sip, sips)", "")
 		}
 		uri = "sip:" + uri
 	}
