@@ -1,6 +1,9 @@
 package parser
 
-import "net/netip"
+import (
+	"bytes"
+	"net/netip"
+)
 
 // ParseIP parses an IPv4 literal ("192.0.2.1") or an IPv6 literal, bare or in
 // brackets ("[2001:db8::1]", with an embedded IPv4 tail allowed), without
@@ -138,4 +141,26 @@ func parseIPv6(b []byte) (netip.Addr, bool) {
 		return netip.Addr{}, false // "::" must stand for at least one group
 	}
 	return netip.AddrFrom16(ip), true
+}
+
+// validIPv6Ref checks the text between the brackets of an IPv6 reference for
+// syntax. It accepts what ParseIP accepts and also the "::" followed by ":"
+// before an IPv4 tail ("2001:db8:::192.0.2.1") that RFC 3261's ABNF, taken
+// from RFC 2373, allows: RFC 5118 §4.10 asks parsers to tolerate both.
+func validIPv6Ref(b []byte) bool {
+	if _, ok := parseIPv6(b); ok {
+		return true
+	}
+	i := bytes.Index(b, []byte(":::"))
+	if i < 0 || bytes.IndexByte(b[i+3:], ':') >= 0 || bytes.IndexByte(b[i+3:], '.') < 0 {
+		return false
+	}
+	var fixed [64]byte
+	if len(b) > len(fixed) {
+		return false
+	}
+	n := copy(fixed[:], b[:i+2])
+	n += copy(fixed[n:], b[i+3:])
+	_, ok := parseIPv6(fixed[:n])
+	return ok
 }

@@ -149,8 +149,12 @@ func FuzzURI(f *testing.F) {
 		if !bytes.Equal(r, b) {
 			t.Fatalf("reassembled %q from %q", r, b)
 		}
-		if _, ok := ParseIP(u.Host.In(b)); ok != (u.HostKind != HostName) {
-			t.Fatalf("host kind %v but ParseIP ok=%v for %q", u.HostKind, ok, u.Host.In(b))
+		_, ipOK := ParseIP(u.Host.In(b))
+		if ipOK && u.HostKind == HostName {
+			t.Fatalf("host %q is an IP literal but kind is name", u.Host.In(b))
+		}
+		if !ipOK && u.HostKind == HostIPv4 {
+			t.Fatalf("host kind IPv4 but ParseIP refused %q", u.Host.In(b))
 		}
 	})
 }

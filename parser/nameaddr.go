@@ -72,6 +72,12 @@ func ParseNameAddr(b []byte, s Span, na *NameAddr) error {
 	} else {
 		k := i
 		for k < end && b[k] != ';' && !isLWS(b[k]) {
+			// A URI with a comma, question mark or semicolon must be in
+			// angle brackets (RFC 3261 §20.10): in an addr-spec they are not
+			// part of it, and "?" or "," there is an error.
+			if b[k] == '?' || b[k] == ',' {
+				return ErrNameAddr
+			}
 			k++
 		}
 		na.URI = Span{i, k}

@@ -95,7 +95,7 @@ func parseSIPURI(b []byte, s Span, u *URI) error {
 			return ErrHost
 		}
 		i += int32(rb) + 1
-		if _, ok := parseIPv6(b[hs+1 : i-1]); !ok {
+		if !validIPv6Ref(b[hs+1 : i-1]) {
 			return ErrHost
 		}
 		u.HostKind = HostIPv6

@@ -65,7 +65,7 @@ func ParseVia(b []byte, s Span, v *Via) error {
 			return ErrHost
 		}
 		i++
-		if _, ok := parseIPv6(b[hs+1 : i-1]); !ok {
+		if !validIPv6Ref(b[hs+1 : i-1]) {
 			return ErrHost
 		}
 		v.HostKind = HostIPv6
