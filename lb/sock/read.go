@@ -98,8 +98,19 @@ func (c *Conn) readReady(fd uintptr) bool {
 	}
 	for {
 		b.prepareRead(c.rslots)
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd,
-			uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(c.rslots), 0, 0, 0)
+		var r uintptr
+		var e syscall.Errno
+		if c.rslots == 1 {
+			// recvmsg costs less than a recvmmsg of one.
+			r, _, e = unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0].Hdr)), 0)
+			if e == 0 {
+				b.hdrs[0].Len = uint32(r)
+				r = 1
+			}
+		} else {
+			r, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd,
+				uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(c.rslots), 0, 0, 0)
+		}
 		switch {
 		case e == 0:
 			c.rn = int(r)

@@ -5,6 +5,7 @@ package sock
 import (
 	"net/netip"
 	"os"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -123,8 +124,16 @@ func (c *Conn) writeLocked(b *Batch, n int) (int, error) {
 func (c *Conn) writeReady(fd uintptr) bool {
 	b := c.wb
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd,
-			uintptr(unsafe.Pointer(&b.hdrs[c.wlo])), uintptr(c.whi-c.wlo), 0, 0, 0)
+		var r uintptr
+		var e syscall.Errno
+		if c.whi-c.wlo == 1 {
+			// sendmsg costs less than a sendmmsg of one (WriteTo).
+			_, _, e = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[c.wlo].Hdr)), 0)
+			r = 1
+		} else {
+			r, _, e = unix.Syscall6(unix.SYS_SENDMMSG, fd,
+				uintptr(unsafe.Pointer(&b.hdrs[c.wlo])), uintptr(c.whi-c.wlo), 0, 0, 0)
+		}
 		switch e {
 		case unix.EINTR:
 			continue
