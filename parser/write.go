@@ -253,3 +253,47 @@ func (e *Editor) AppendTo(dst []byte, m *Message) ([]byte, error) {
 	dst = append(dst, src[pos:m.end]...)
 	return dst, nil
 }
+
+// AppendViaReceived appends the via-parm v (a value in b) with received=ip
+// and rport=port set as SetReceived sets them: existing values replaced, an
+// empty rport filled in, missing parameters appended. It serves writers that
+// build a message from pieces, such as a locally generated response.
+func AppendViaReceived(dst, b []byte, v *Via, ip []byte, port int) []byte {
+	pos := v.Value.Start
+	// The two parameters may appear in either order; replace in text order.
+	first, second := v.ReceivedParam, v.RPortParam
+	firstIsRPort := false
+	if v.HasRPort && (!v.HasReceived || v.RPortParam.Start < v.ReceivedParam.Start) {
+		first, second, firstIsRPort = v.RPortParam, v.ReceivedParam, true
+	}
+	hasFirst := (firstIsRPort && v.HasRPort) || (!firstIsRPort && v.HasReceived)
+	hasSecond := (firstIsRPort && v.HasReceived) || (!firstIsRPort && v.HasRPort)
+	put := func(dst []byte, rport bool) []byte {
+		if rport {
+			dst = append(dst, "rport="...)
+			return strconv.AppendInt(dst, int64(port), 10)
+		}
+		dst = append(dst, "received="...)
+		return append(dst, ip...)
+	}
+	if hasFirst {
+		dst = append(dst, b[pos:first.Start]...)
+		dst = put(dst, firstIsRPort)
+		pos = first.End
+	}
+	if hasSecond {
+		dst = append(dst, b[pos:second.Start]...)
+		dst = put(dst, !firstIsRPort)
+		pos = second.End
+	}
+	dst = append(dst, b[pos:v.Value.End]...)
+	if !v.HasReceived {
+		dst = append(dst, ';')
+		dst = put(dst, false)
+	}
+	if !v.HasRPort {
+		dst = append(dst, ';')
+		dst = put(dst, true)
+	}
+	return dst
+}

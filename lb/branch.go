@@ -1,0 +1,116 @@
+package lb
+
+import (
+	"github.com/sipfront/sipfront/dispatcher"
+	"github.com/sipfront/sipfront/parser"
+)
+
+// Our Via branch (RFC 3261 §16.11, stateless proxy):
+//
+//	z9hG4bK sf <T: 16 hex> <L: 8 hex>
+//
+// T identifies the client transaction and is a keyed MAC, so that a response
+// can be verified without any state: the response carries the client's Via
+// right below ours, and T is recomputed from it. For RFC 3261 clients T covers
+// the client's branch and sent-by; for RFC 2543 clients (no magic cookie) it
+// covers sent-by, Call-ID, From tag and CSeq number, which a response repeats.
+// The To tag and the method are left out so that a CANCEL and the ACK of a
+// non-2xx final response get the branch of their INVITE, as the downstream
+// server needs to match them.
+//
+// L is the loop-detection part (RFC 3261 §16.6 step 8): a hash of what this
+// hop routes by (Request-URI, Route values, Call-ID, From tag, CSeq number,
+// Proxy-Require). A request that comes back with one of our Vias carrying the
+// same L is a loop (482); one that comes back with a different Request-URI or
+// Route is a spiral and is forwarded (RFC 3261 §16.3 step 4).
+const (
+	branchPrefix = parser.MagicCookie + "sf"
+	branchLen    = len(branchPrefix) + 16 + 8
+)
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex(dst []byte, v uint64, digits int) []byte {
+	for i := digits - 1; i >= 0; i-- {
+		dst = append(dst, hexDigits[(v>>(uint(i)*4))&0xf])
+	}
+	return dst
+}
+
+// parseHex reads exactly len(b) hex digits.
+func parseHex(b []byte) (uint64, bool) {
+	var v uint64
+	for _, c := range b {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint64(d)
+	}
+	return v, true
+}
+
+// txMAC computes T from the client's Via and the fields a response repeats.
+func txMAC(k sipKey, b []byte, v *parser.Via, callID []byte, fromTag parser.Span, cseq uint32) uint64 {
+	h := k.hasher()
+	if v.HasMagicCookie(b) {
+		h.writeByte(1)
+		h.write(v.Branch.In(b))
+	} else {
+		h.writeByte(2)
+		h.write(callID)
+		h.writeByte(0)
+		h.write(fromTag.In(b))
+		h.writeByte(0)
+		var n [4]byte
+		n[0], n[1], n[2], n[3] = byte(cseq>>24), byte(cseq>>16), byte(cseq>>8), byte(cseq)
+		h.write(n[:])
+	}
+	h.writeByte(0)
+	h.write(v.Host.In(b))
+	var p [2]byte
+	p[0], p[1] = byte(v.Port>>8), byte(v.Port)
+	h.write(p[:])
+	return h.sum64()
+}
+
+// loopHash computes L for a request (before any Route is removed).
+func loopHash(m *parser.Message, e *parser.Essentials) uint32 {
+	b := m.Raw()
+	h := dispatcher.Hash(m.Bytes(m.RequestURI()))
+	h = dispatcher.HashMore(h, m.CallID())
+	h = dispatcher.HashMore(h, e.From.Tag.In(b))
+	var n [4]byte
+	n[0], n[1], n[2], n[3] = byte(e.CSeq>>24), byte(e.CSeq>>16), byte(e.CSeq>>8), byte(e.CSeq)
+	h = dispatcher.HashMore(h, n[:])
+	for i := m.First(parser.KindRoute); i >= 0; i = m.Next(i) {
+		h = dispatcher.HashMore(h, m.Bytes(m.Headers()[i].Value))
+	}
+	for i := m.First(parser.KindProxyRequire); i >= 0; i = m.Next(i) {
+		h = dispatcher.HashMore(h, m.Bytes(m.Headers()[i].Value))
+	}
+	return uint32(h ^ h>>32)
+}
+
+// appendBranch writes our branch for T and L.
+func appendBranch(dst []byte, t uint64, l uint32) []byte {
+	dst = append(dst, branchPrefix...)
+	dst = appendHex(dst, t, 16)
+	return appendHex(dst, uint64(l), 8)
+}
+
+// splitBranch returns T and L of one of our branches; ok is false for any
+// other branch.
+func splitBranch(br []byte) (t uint64, l uint32, ok bool) {
+	if len(br) != branchLen || string(br[:len(branchPrefix)]) != branchPrefix {
+		return 0, 0, false
+	}
+	t, ok1 := parseHex(br[len(branchPrefix) : len(branchPrefix)+16])
+	lv, ok2 := parseHex(br[len(branchPrefix)+16:])
+	return t, uint32(lv), ok1 && ok2
+}

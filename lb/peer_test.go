@@ -1,0 +1,226 @@
+package lb
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sipfront/sipfront/parser"
+)
+
+// peer is a SIP endpoint for the end-to-end tests: a real UDP socket on
+// loopback, a reader goroutine, and helpers to send and wait for messages.
+type peer struct {
+	t    testing.TB
+	name string
+	conn *net.UDPConn
+	addr netip.AddrPort
+	in   chan rx
+
+	mu   sync.Mutex
+	seen []rx // every message received, for assertions after the fact
+}
+
+type rx struct {
+	b    []byte
+	from netip.AddrPort
+	m    *parser.Message
+}
+
+func (r rx) header(k parser.Kind) string { return string(r.m.Value(k)) }
+func (r rx) startLine() string {
+	i := bytes.IndexByte(r.b, '\r')
+	if i < 0 {
+		return string(r.b)
+	}
+	return string(r.b[:i])
+}
+
+func newPeer(t testing.TB, name string) *peer {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &peer{t: t, name: name, conn: c, addr: c.LocalAddr().(*net.UDPAddr).AddrPort(), in: make(chan rx, 1024)}
+	go p.read()
+	t.Cleanup(func() { c.Close() })
+	return p
+}
+
+func (p *peer) read() {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := p.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			close(p.in)
+			return
+		}
+		b := append([]byte(nil), buf[:n]...)
+		m := new(parser.Message)
+		if parser.Parse(b, m) != nil {
+			m = nil
+		}
+		r := rx{b: b, from: from, m: m}
+		p.mu.Lock()
+		p.seen = append(p.seen, r)
+		p.mu.Unlock()
+		select {
+		case p.in <- r:
+		default:
+		}
+	}
+}
+
+func (p *peer) send(to netip.AddrPort, msg string) {
+	p.t.Helper()
+	if _, err := p.conn.WriteToUDPAddrPort([]byte(msg), to); err != nil {
+		p.t.Fatalf("%s send: %v", p.name, err)
+	}
+}
+
+// expect waits up to 2 s for a message for which match is true, skipping
+// others.
+func (p *peer) expect(what string, match func(r rx) bool) rx {
+	p.t.Helper()
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case r, ok := <-p.in:
+			if !ok {
+				p.t.Fatalf("%s: socket closed waiting for %s", p.name, what)
+			}
+			if r.m != nil && match(r) {
+				return r
+			}
+		case <-deadline:
+			p.t.Fatalf("%s: no %s within 2s", p.name, what)
+		}
+	}
+}
+
+// expectNothing checks that no message arrives for d.
+func (p *peer) expectNothing(d time.Duration) {
+	p.t.Helper()
+	select {
+	case r := <-p.in:
+		p.t.Fatalf("%s: unexpected message:\n%s", p.name, r.b)
+	case <-time.After(d):
+	}
+}
+
+func isStatus(code int) func(rx) bool {
+	return func(r rx) bool { return !r.m.IsRequest() && r.m.StatusCode() == code }
+}
+
+func isMethod(method string) func(rx) bool {
+	return func(r rx) bool { return r.m.IsRequest() && string(r.m.MethodBytes()) == method }
+}
+
+// reqSpec describes a request a test phone sends.
+type reqSpec struct {
+	method, ruri, callID, branch, fromTag, toTag string
+	cseq                                           int
+	from                                           netip.AddrPort // Via sent-by and Contact
+	routes                                         []string
+	extra                                          []string
+	maxForwards                                    int // 0 → 70; -1 → none
+	body                                           string
+}
+
+func (s reqSpec) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s SIP/2.0\r\n", s.method, s.ruri)
+	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n", s.from, s.branch)
+	switch {
+	case s.maxForwards == 0:
+		b.WriteString("Max-Forwards: 70\r\n")
+	case s.maxForwards > 0:
+		fmt.Fprintf(&b, "Max-Forwards: %d\r\n", s.maxForwards)
+	}
+	for _, r := range s.routes {
+		fmt.Fprintf(&b, "Route: %s\r\n", r)
+	}
+	fmt.Fprintf(&b, "From: <sip:alice@example.com>;tag=%s\r\n", s.fromTag)
+	if s.toTag != "" {
+		fmt.Fprintf(&b, "To: <sip:bob@example.com>;tag=%s\r\n", s.toTag)
+	} else {
+		b.WriteString("To: <sip:bob@example.com>\r\n")
+	}
+	fmt.Fprintf(&b, "Call-ID: %s\r\n", s.callID)
+	cseqMethod := s.method
+	fmt.Fprintf(&b, "CSeq: %d %s\r\n", s.cseq, cseqMethod)
+	fmt.Fprintf(&b, "Contact: <sip:alice@%s>\r\n", s.from)
+	for _, e := range s.extra {
+		b.WriteString(e + "\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(s.body), s.body)
+	return b.String()
+}
+
+// respondTo builds a response to a received request as a UAS does: Vias,
+// From, To (with toTag when given), Call-ID, CSeq and Record-Route copied,
+// a Contact at contact.
+func respondTo(r rx, code int, reason, toTag string, contact netip.AddrPort) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
+	m := r.m
+	for _, h := range m.Headers() {
+		line := string(r.b[h.Name.Start:h.End])
+		switch h.Kind {
+		case parser.KindVia, parser.KindFrom, parser.KindCallID, parser.KindCSeq, parser.KindRecordRoute:
+			b.WriteString(line)
+		case parser.KindTo:
+			if toTag != "" && !strings.Contains(line, "tag=") {
+				line = strings.TrimRight(line, "\r\n") + ";tag=" + toTag + "\r\n"
+			}
+			b.WriteString(line)
+		}
+	}
+	if contact.IsValid() {
+		fmt.Fprintf(&b, "Contact: <sip:uas@%s>\r\n", contact)
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	return b.String()
+}
+
+// uas answers requests automatically: INVITE → 100, 180, 200; BYE, CANCEL,
+// OPTIONS, REGISTER, others → 200; ACK → nothing. It keeps serving until the
+// test ends.
+func (p *peer) serveUAS() {
+	go func() {
+		for r := range p.in {
+			if r.m == nil || !r.m.IsRequest() {
+				continue
+			}
+			tag := "uas-" + p.name
+			switch string(r.m.MethodBytes()) {
+			case "ACK":
+			case "INVITE":
+				p.conn.WriteToUDPAddrPort([]byte(respondTo(r, 100, "Trying", "", netip.AddrPort{})), r.from)
+				p.conn.WriteToUDPAddrPort([]byte(respondTo(r, 180, "Ringing", tag, p.addr)), r.from)
+				p.conn.WriteToUDPAddrPort([]byte(respondTo(r, 200, "OK", tag, p.addr)), r.from)
+			default:
+				p.conn.WriteToUDPAddrPort([]byte(respondTo(r, 200, "OK", tag, p.addr)), r.from)
+			}
+		}
+	}()
+}
+
+// received returns the requests of a method the peer has seen so far.
+func (p *peer) received(method string) []rx {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []rx
+	for _, r := range p.seen {
+		if r.m != nil && r.m.IsRequest() && string(r.m.MethodBytes()) == method {
+			out = append(out, r)
+		}
+	}
+	return out
+}
