@@ -125,12 +125,12 @@ func isMethod(method string) func(rx) bool {
 // reqSpec describes a request a test phone sends.
 type reqSpec struct {
 	method, ruri, callID, branch, fromTag, toTag string
-	cseq                                           int
-	from                                           netip.AddrPort // Via sent-by and Contact
-	routes                                         []string
-	extra                                          []string
-	maxForwards                                    int // 0 → 70; -1 → none
-	body                                           string
+	cseq                                         int
+	from                                         netip.AddrPort // Via sent-by and Contact
+	routes                                       []string
+	extra                                        []string
+	maxForwards                                  int // 0 → 70; -1 → none
+	body                                         string
 }
 
 func (s reqSpec) String() string {
