@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"bytes"
+	"encoding/json"
 
 	"github.com/valyala/fastjson"
 )
@@ -30,12 +31,15 @@ var nullID = []byte("null")
 
 // decodeRequest decodes one JSON-RPC 2.0 request. On failure it returns the
 // error to answer with, and req.id holds the id to answer it with (nullID when
-// unknown). It never panics on any input: fastjson's validator runs first
-// because its parser is lenient about numbers (it reads NaN, 1..2, --1) and
-// control characters, which would otherwise be echoed in the id.
+// unknown). It never panics on any input.
+//
+// encoding/json's validator runs first because fastjson's parser is lenient
+// (it reads NaN, 1..2 and --1 as numbers, and raw control characters in
+// strings), and so is its own validator for a string holding an escape; a
+// number id is echoed as written, so it must be a JSON number.
 func decodeRequest(p *fastjson.Parser, body []byte) (req request, err *Error) {
 	req.id = nullID
-	if len(bytes.TrimSpace(body)) == 0 || fastjson.ValidateBytes(body) != nil {
+	if len(bytes.TrimSpace(body)) == 0 || !json.Valid(body) {
 		return req, ErrParse
 	}
 	v, perr := p.ParseBytes(body)

@@ -227,13 +227,13 @@ func writeReply(w http.ResponseWriter, r *http.Request, status int, reason strin
 }
 
 func writeHijacked(w http.ResponseWriter, status int, reason string, body []byte) bool {
-	hdr := w.Header().Clone()
-	hdr.Del("Content-Length")
-	hdr.Del("Connection")
 	conn, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
 	}
+	hdr := w.Header().Clone()
+	hdr.Del("Content-Length")
+	hdr.Del("Connection")
 	defer conn.Close()
 	_ = conn.SetWriteDeadline(time.Now().Add(hijackWriteTimeout))
 	bw := rw.Writer
