@@ -78,7 +78,7 @@ func TestCallThroughSipfront(t *testing.T) {
 	uas1.serveUAS()
 	uas2.serveUAS()
 	_, lb := startEngine(t, dispatcher.HashCallID, uas1.addr, uas2.addr)
-	phone := newPeer(t, "phone")
+	phone := newPhone(t, "phone")
 
 	inv := reqSpec{method: "INVITE", ruri: "sip:bob@example.com", callID: "call-1@phone", branch: "z9hG4bK-inv1",
 		fromTag: "ft1", cseq: 1, from: phone.addr, body: "v=0\r\n"}
@@ -106,7 +106,7 @@ func TestCallThroughSipfront(t *testing.T) {
 	if len(vias) != 2 || !strings.HasPrefix(vias[0], "SIP/2.0/UDP "+lb.String()+";branch=z9hG4bKsf") {
 		t.Fatalf("Vias at the back end: %q", vias)
 	}
-	wantClientVia := fmt.Sprintf("SIP/2.0/UDP %s;branch=z9hG4bK-inv1;rport=%d;received=127.0.0.1", phone.addr, phone.addr.Port())
+	wantClientVia := fmt.Sprintf("SIP/2.0/UDP %s;branch=z9hG4bK-inv1;rport=%d;received=127.0.0.2", phone.addr, phone.addr.Port())
 	if vias[1] != wantClientVia {
 		t.Errorf("client Via %q, want %q", vias[1], wantClientVia)
 	}
@@ -150,7 +150,7 @@ func TestCallThroughSipfront(t *testing.T) {
 func TestByeFromBackEndReachesPhone(t *testing.T) {
 	uas := newPeer(t, "uas")
 	_, lb := startEngine(t, dispatcher.HashCallID, uas.addr)
-	phone := newPeer(t, "phone")
+	phone := newPhone(t, "phone")
 
 	inv := reqSpec{method: "INVITE", ruri: "sip:bob@example.com", callID: "call-2", branch: "z9hG4bK-i2", fromTag: "f2", cseq: 1, from: phone.addr}
 	phone.send(lb, inv.String())

@@ -29,6 +29,7 @@ type peer struct {
 type rx struct {
 	b    []byte
 	from netip.AddrPort
+	to   netip.AddrPort // the peer that received it
 	m    *parser.Message
 }
 
@@ -41,9 +42,17 @@ func (r rx) startLine() string {
 	return string(r.b[:i])
 }
 
-func newPeer(t testing.TB, name string) *peer {
+// newPeer opens a back end on 127.0.0.1. Phones use newPhone: another
+// loopback address, because sipfront recognises back ends by IP and a phone
+// must not look like one.
+func newPeer(t testing.TB, name string) *peer { return newPeerAt(t, name, net.IPv4(127, 0, 0, 1)) }
+
+// newPhone opens a phone on 127.0.0.2.
+func newPhone(t testing.TB, name string) *peer { return newPeerAt(t, name, net.IPv4(127, 0, 0, 2)) }
+
+func newPeerAt(t testing.TB, name string, ip net.IP) *peer {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +75,7 @@ func (p *peer) read() {
 		if parser.Parse(b, m) != nil {
 			m = nil
 		}
-		r := rx{b: b, from: from, m: m}
+		r := rx{b: b, from: from, to: p.addr, m: m}
 		p.mu.Lock()
 		p.seen = append(p.seen, r)
 		p.mu.Unlock()
@@ -219,6 +228,19 @@ func (p *peer) received(method string) []rx {
 	var out []rx
 	for _, r := range p.seen {
 		if r.m != nil && r.m.IsRequest() && string(r.m.MethodBytes()) == method {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// seen2 returns the requests seen with a Call-ID.
+func (p *peer) seen2(callID string) []rx {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []rx
+	for _, r := range p.seen {
+		if r.m != nil && r.m.IsRequest() && string(r.m.CallID()) == callID {
 			out = append(out, r)
 		}
 	}
