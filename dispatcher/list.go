@@ -366,9 +366,9 @@ func (l *loader) add(n, set, uCol int, uriTok string, flags, prio int, hasAttrs 
 		}
 		uri = "sip:" + uri
 	}
-	u, reason := parseURI(uri)
+	u, reason, kam := parseURI(uri)
 	if reason != "" {
-		return skip(uCol, uriTok, ErrBadURI, reason, "")
+		return skip(uCol, uriTok, ErrBadURI, reason, kam)
 	}
 	if schemeless && !u.ip.IsValid() && !u.dotted {
 		return skip(uCol, uriTok, ErrBadURI, "not a URI (write sip:"+uriTok+" for a host name without dots)",
@@ -409,6 +409,12 @@ func (l *loader) add(n, set, uCol int, uriTok string, flags, prio int, hasAttrs 
 			return skip(uCol, uriTok, ErrResolve, "no address for "+quoteToken(u.host), "")
 		}
 		ip = addrs[0]
+	}
+	if u.ip.Is4In6() {
+		if err := l.warn(n, uCol, uriTok, ErrCompat, "IPv4-mapped address used as "+ip.Unmap().String(),
+			"treats it as IPv6 and skips it without an IPv6 listener"); err != nil {
+			return err
+		}
 	}
 	d.Addr = netip.AddrPortFrom(ip.Unmap(), port)
 

@@ -26,7 +26,7 @@ const maxHostLen = 254
 
 // parseURI reads a sip: or sips: URI: [user[:password]@]host[:port][;params][?headers].
 // It returns a reason when the URI is not one sipfront can route to.
-func parseURI(uri string) (u uriParts, reason string) {
+func parseURI(uri string) (u uriParts, reason, kam string) {
 	var rest string
 	switch {
 	case hasPrefixFold(uri, "sip:"):
@@ -34,12 +34,12 @@ func parseURI(uri string) (u uriParts, reason string) {
 	case hasPrefixFold(uri, "sips:"):
 		rest, u.secure = uri[5:], true
 	default:
-		return u, "not a sip: or sips: URI"
+		return u, "not a sip: or sips: URI", ""
 	}
 	for i := 0; i < len(uri); i++ {
 		c := uri[i]
 		if c <= ' ' || c >= 0x7f || c == '<' || c == '>' || c == '"' || c == '#' {
-			return u, "invalid character in URI"
+			return u, "invalid character in URI", ""
 		}
 	}
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
@@ -47,7 +47,7 @@ func parseURI(uri string) (u uriParts, reason string) {
 	}
 	if i := strings.IndexByte(rest, '@'); i >= 0 {
 		if i == 0 {
-			return u, "empty user part before '@'"
+			return u, "empty user part before '@'", ""
 		}
 		rest = rest[i+1:]
 	}
@@ -55,12 +55,12 @@ func parseURI(uri string) (u uriParts, reason string) {
 	if strings.HasPrefix(rest, "[") {
 		j := strings.IndexByte(rest, ']')
 		if j < 0 {
-			return u, "IPv6 address without ']'"
+			return u, "IPv6 address without ']'", ""
 		}
 		u.host, after = rest[1:j], rest[j+1:]
 		ip, err := netip.ParseAddr(u.host)
 		if err != nil || !ip.Is6() {
-			return u, "bad IPv6 address"
+			return u, "bad IPv6 address", ""
 		}
 		u.ip = ip
 	} else {
@@ -70,10 +70,13 @@ func parseURI(uri string) (u uriParts, reason string) {
 		}
 		u.host, after = rest[:j], rest[j:]
 		if u.host == "" {
-			return u, "empty host"
+			return u, "empty host", ""
 		}
 		if r := checkHost(u.host); r != "" {
-			return u, r
+			if r == "bad IPv4 address" {
+				return u, r, "keeps it as a host name"
+			}
+			return u, r, ""
 		}
 		if ip, err := netip.ParseAddr(u.host); err == nil {
 			u.ip = ip
@@ -88,12 +91,15 @@ func parseURI(uri string) (u uriParts, reason string) {
 		}
 		p, ok := parsePort(after[1:j])
 		if !ok {
-			return u, "bad port"
+			if after[1:j] == "0" {
+				return u, "bad port", "uses the default port"
+			}
+			return u, "bad port", ""
 		}
 		u.port, after = p, after[j:]
 	}
 	if after != "" && after[0] != ';' {
-		return u, "unexpected text after host"
+		return u, "unexpected text after host", ""
 	}
 	for after != "" {
 		after = after[1:] // ';'
@@ -115,13 +121,13 @@ func parseURI(uri string) (u uriParts, reason string) {
 		case "tls":
 			u.transport = TLS
 		default:
-			return u, "transport " + quoteToken(value) + " not supported (udp, tcp, tls)"
+			return u, "transport " + quoteToken(value) + " not supported (udp, tcp, tls)", "keeps it"
 		}
 	}
 	if u.secure {
 		switch u.transport {
 		case UDP:
-			return u, "sips: URI with transport=udp (sips requires TLS)"
+			return u, "sips: URI with transport=udp (sips requires TLS)", "keeps it"
 		default:
 			u.transport = TLS // sips over tcp is TLS
 		}
@@ -129,7 +135,7 @@ func parseURI(uri string) (u uriParts, reason string) {
 	if u.transport == 0 {
 		u.transport = UDP
 	}
-	return u, ""
+	return u, "", ""
 }
 
 // parsePort reads a decimal port 1..65535.
