@@ -329,22 +329,28 @@ func TestPartialBatch(t *testing.T) {
 	}
 }
 
+// A datagram larger than its slot is cut and flagged, through recvmmsg
+// (batch of 4) and through the recvmsg used for a batch of 1.
 func TestTruncation(t *testing.T) {
-	c := listen(t, "udp4", "127.0.0.1:0", Options{})
-	pc := peer(t, "127.0.0.1:0")
-	big := strings.Repeat("x", 60) + strings.Repeat("y", 40)
-	send(t, pc, c.LocalAddr(), big)
-	send(t, pc, c.LocalAddr(), "small")
-	b := NewBatch(4, 64)
-	msgs, _ := readMsgs(t, c, b, 2)
-	if !msgs[0].trunc || msgs[0].n != 64 || msgs[0].data != big[:64] {
-		t.Errorf("big datagram: trunc=%v n=%d data=%q", msgs[0].trunc, msgs[0].n, msgs[0].data)
-	}
-	if msgs[1].trunc || msgs[1].data != "small" {
-		t.Errorf("small datagram: trunc=%v data=%q", msgs[1].trunc, msgs[1].data)
-	}
-	if st := c.Stats(); st.Truncated != 1 || st.Received != 2 {
-		t.Errorf("Stats = %+v, want Truncated 1 Received 2", st)
+	for _, slots := range []int{1, 4} {
+		t.Run(fmt.Sprintf("batch=%d", slots), func(t *testing.T) {
+			c := listen(t, "udp4", "127.0.0.1:0", Options{})
+			pc := peer(t, "127.0.0.1:0")
+			big := strings.Repeat("x", 60) + strings.Repeat("y", 40)
+			send(t, pc, c.LocalAddr(), big)
+			send(t, pc, c.LocalAddr(), "small")
+			b := NewBatch(slots, 64)
+			msgs, _ := readMsgs(t, c, b, 2)
+			if !msgs[0].trunc || msgs[0].n != 64 || msgs[0].data != big[:64] {
+				t.Errorf("big datagram: trunc=%v n=%d data=%q", msgs[0].trunc, msgs[0].n, msgs[0].data)
+			}
+			if msgs[1].trunc || msgs[1].data != "small" || msgs[1].addr != peerAddr(pc) {
+				t.Errorf("small datagram: trunc=%v data=%q from %v", msgs[1].trunc, msgs[1].data, msgs[1].addr)
+			}
+			if st := c.Stats(); st.Truncated != 1 || st.Received != 2 {
+				t.Errorf("Stats = %+v, want Truncated 1 Received 2", st)
+			}
+		})
 	}
 }
 
@@ -515,5 +521,81 @@ func TestEmptyDatagram(t *testing.T) {
 	msgs, _ := readMsgs(t, c, b, 1)
 	if msgs[0].n != 0 || msgs[0].trunc || msgs[0].addr != c.LocalAddr() {
 		t.Fatalf("got %+v", msgs[0])
+	}
+}
+
+// One Conn used by a reader and two writers at once (run under -race): the
+// read side and the write side keep their state apart, and WriteTo and
+// WriteBatch serialise with each other.
+func TestConcurrentUse(t *testing.T) {
+	a := listen(t, "udp4", "127.0.0.1:0", Options{RecvBuf: 4 << 20})
+	bb := listen(t, "udp4", "127.0.0.1:0", Options{RecvBuf: 4 << 20})
+	const rounds, batch, singles = 50, 8, 200
+	readAll := func(c *Conn, want int, done chan<- int) {
+		b := NewBatch(16, 256)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n := 0
+		for n < want {
+			k, err := c.ReadBatch(b)
+			if err != nil {
+				break
+			}
+			n += k
+		}
+		done <- n
+	}
+	gotA, gotB := make(chan int, 1), make(chan int, 1)
+	go readAll(a, rounds*batch, gotA)
+	go readAll(bb, rounds*batch+singles, gotB)
+	errs := make(chan error, 3)
+	go func() { // b → a, batches
+		wb := NewBatch(batch, 64)
+		for i := range wb.Msgs {
+			wb.Msgs[i].N, wb.Msgs[i].Addr = 10, a.LocalAddr()
+		}
+		for r := 0; r < rounds; r++ {
+			if n, err := bb.WriteBatch(wb, batch); n != batch || err != nil {
+				errs <- fmt.Errorf("b WriteBatch %d, %v", n, err)
+				return
+			}
+		}
+		errs <- nil
+	}()
+	go func() { // a → b, batches
+		wb := NewBatch(batch, 64)
+		for i := range wb.Msgs {
+			wb.Msgs[i].N, wb.Msgs[i].Addr = 20, bb.LocalAddr()
+		}
+		for r := 0; r < rounds; r++ {
+			if n, err := a.WriteBatch(wb, batch); n != batch || err != nil {
+				errs <- fmt.Errorf("a WriteBatch %d, %v", n, err)
+				return
+			}
+		}
+		errs <- nil
+	}()
+	go func() { // a → b, single datagrams at the same time
+		p := []byte("single")
+		for i := 0; i < singles; i++ {
+			if err := a.WriteTo(p, bb.LocalAddr(), netip.Addr{}); err != nil {
+				errs <- fmt.Errorf("a WriteTo: %v", err)
+				return
+			}
+		}
+		errs <- nil
+	}()
+	for i := 0; i < 3; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := <-gotA; n != rounds*batch {
+		t.Errorf("a received %d, want %d", n, rounds*batch)
+	}
+	if n := <-gotB; n != rounds*batch+singles {
+		t.Errorf("b received %d, want %d", n, rounds*batch+singles)
+	}
+	if st := a.Stats(); st.Sent != rounds*batch+singles {
+		t.Errorf("a Stats.Sent = %d", st.Sent)
 	}
 }

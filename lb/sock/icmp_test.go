@@ -196,12 +196,18 @@ func TestICMPManyDestinations(t *testing.T) {
 	}})
 	const n = 3*maxEvents + 5
 	b := NewBatch(n, 16)
+	// Bind all the ports before releasing any, so they are distinct.
 	want := map[netip.AddrPort]bool{}
+	var held []*net.UDPConn
 	for i := range b.Msgs {
-		dead := closedPort(t, "127.0.0.1:0")
-		want[dead] = true
+		pc := peer(t, "127.0.0.1:0")
+		held = append(held, pc)
+		want[peerAddr(pc)] = true
 		b.Msgs[i].N = copy(b.Msgs[i].Buf, "x")
-		b.Msgs[i].Addr = dead
+		b.Msgs[i].Addr = peerAddr(pc)
+	}
+	for _, pc := range held {
+		pc.Close()
 	}
 	if sent, err := c.WriteBatch(b, n); err != nil || sent != n {
 		t.Fatalf("WriteBatch = %d, %v (errs %v)", sent, err, b.Msgs[0].Err)

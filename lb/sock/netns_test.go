@@ -3,12 +3,14 @@
 package sock
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,12 +49,43 @@ func inNetNS(t *testing.T, addrs []string, setup func()) {
 				return
 			}
 		}
+		if err := waitAddrs(addrs); err != nil {
+			skip = err.Error()
+			return
+		}
 		setup()
 	}()
 	<-done
 	if skip != "" {
 		t.Skip(skip)
 	}
+}
+
+// waitAddrs returns once a datagram sent to each address arrives. The kernel
+// finishes installing a new IPv6 address (its local route) in a work queue
+// after `ip addr add` returns; a datagram sent in that window is dropped
+// silently. Runs on the namespace's thread.
+func waitAddrs(addrs []string) error {
+	for _, a := range addrs {
+		ip := netip.MustParsePrefix(a).Addr()
+		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return err
+		}
+		ok := false
+		buf := make([]byte, 16)
+		for try := 0; try < 200 && !ok; try++ {
+			pc.WriteToUDPAddrPort([]byte("probe"), pc.LocalAddr().(*net.UDPAddr).AddrPort())
+			pc.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+			_, _, err := pc.ReadFromUDPAddrPort(buf)
+			ok = err == nil
+		}
+		pc.Close()
+		if !ok {
+			return fmt.Errorf("address %s in the namespace never became usable", ip)
+		}
+	}
+	return nil
 }
 
 // IPv6 pktinfo with two local addresses, in a namespace of our own (the host
