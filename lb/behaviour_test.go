@@ -223,11 +223,15 @@ func TestLocalReplies(t *testing.T) {
 
 func TestLoopDetected(t *testing.T) {
 	// A list that names sipfront itself: the request comes back unchanged.
-	e, lb := startEngine(t, dispatcher.HashCallID, netip.MustParseAddrPort("127.0.0.1:9")) // placeholder
-	if err := e.Dispatcher().Add(2, "sip:"+lb.String(), 0, 0, ""); err != nil {
+	// The port is known only once sipfront runs, so the list is rewritten and
+	// reloaded.
+	e, lb := startEngine(t, dispatcher.HashCallID, netip.MustParseAddrPort("127.0.0.1:9"))
+	if err := os.WriteFile(e.cfg.DispatcherList, []byte("1 sip:"+lb.String()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.cfg.Set = 2
+	if _, _, err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
 	phone := newPhone(t, "phone")
 	s := reqSpec{method: "OPTIONS", ruri: "sip:bob@example.com", callID: "loop", branch: "z9hG4bK-loop", fromTag: "f", cseq: 1, from: phone.addr}
 	phone.send(lb, s.String())
