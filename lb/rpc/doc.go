@@ -36,7 +36,8 @@
 //
 // Better than Kamailio (which sends no reply at all, or a silent empty result):
 //
-//   - an empty body (so a plain GET), unparsable JSON or trailing garbage:
+//   - an empty body (so a plain GET), unparsable JSON, trailing garbage or
+//     anything encoding/json calls invalid (NaN, 01, raw control characters):
 //     HTTP 400, code -32700 "Parse Error", id null;
 //   - a parsable request that is not a JSON-RPC 2.0 call (not an object,
 //     "jsonrpc" not "2.0", "method" not a string, an id that is an object,
@@ -57,6 +58,14 @@
 // connection, which is then closed (Connection: close). Success replies and
 // HTTP/2 keep the connection. Wrappers around the ResponseWriter must support
 // http.ResponseController (an Unwrap method) for the reason phrase to survive.
+//
+// # Metrics
+//
+// sipfront_rpc_requests_total{outcome} counts calls by outcome: ok,
+// method_error (the method returned an error), invalid (parse error, invalid
+// request, unknown method, bad params, batch) and rejected (token, browser,
+// size). sipfront_rpc_method_panics_total counts recovered panics. Labels
+// never carry request bytes.
 //
 // # What it never does
 //

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -312,6 +313,43 @@ func TestReasonPhrase(t *testing.T) {
 		t.Run(tc.want[:min(len(tc.want), 16)], func(t *testing.T) {
 			if got := reasonPhrase(tc.in); got != tc.want {
 				t.Errorf("reasonPhrase(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestHandlerWire reads a reply off the socket byte for byte: the reason
+// phrase is the message, the headers are the ones Kamailio sends (plus
+// Connection: close), and a method's error text cannot inject a header.
+func TestHandlerWire(t *testing.T) {
+	url := serve(t, testRegistry(), HandlerOptions{Logger: discardLogger()})
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/RPC")
+	cases := []struct {
+		name, body, status, reply string
+	}{
+		{"method_not_found", `{"jsonrpc":"2.0","method":"no.such","id":2}`,
+			"500 Method Not Found",
+			`{"jsonrpc":"2.0","error":{"code":500,"message":"Method Not Found"},"id":2}`},
+		{"injection_attempt", `{"jsonrpc":"2.0","method":"test.plainerror","id":1}`,
+			`500 dispatcher: reload: list.txt:3:7: "sip:": bad URI  X-Injected: 1`,
+			`{"jsonrpc":"2.0","error":{"code":500,"message":"dispatcher: reload: list.txt:3:7: \"sip:\": bad URI\r\nX-Injected: 1"},"id":1}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "POST /RPC HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(len(tc.body))+"\r\n\r\n"+tc.body)
+			got, err := io.ReadAll(c) // the server closes after the reply
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "HTTP/1.1 " + tc.status + "\r\nContent-Type: application/json\r\nContent-Length: " +
+				strconv.Itoa(len(tc.reply)) + "\r\nConnection: close\r\n\r\n" + tc.reply
+			if string(got) != want {
+				t.Errorf("got\n%q\nwant\n%q", got, want)
 			}
 		})
 	}
