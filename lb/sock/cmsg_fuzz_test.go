@@ -20,8 +20,8 @@ import (
 
 // refControl is the reference: the first IP_PKTINFO/IPV6_PKTINFO and the first
 // IP_RECVERR/IPV6_RECVERR in a control buffer, walked as the kernel lays it out
-// (64-bit cmsghdr: len uint64, level int32, type int32; data after 16 bytes;
-// next header at len rounded up to 8).
+// (cmsghdr: len size_t, level int32, type int32; data after the header; next
+// header at len rounded up to the word size).
 type refControl struct {
 	local      netip.Addr
 	ifindex    int
@@ -36,13 +36,20 @@ type refControl struct {
 func refParse(oob []byte) refControl {
 	var r refControl
 	ne := binary.NativeEndian
-	for off := 0; off+16 <= len(oob); {
-		l := int(ne.Uint64(oob[off:]))
-		if l < 16 || l > len(oob)-off {
+	const hs = unix.SizeofCmsghdr // 16 on 64-bit, 12 on 32-bit: len is a size_t
+	const align = int(unsafe.Sizeof(uintptr(0)))
+	for off := 0; off+hs <= len(oob); {
+		var l int
+		if hs == 16 {
+			l = int(ne.Uint64(oob[off:]))
+		} else {
+			l = int(ne.Uint32(oob[off:]))
+		}
+		if l < hs || l > len(oob)-off {
 			break
 		}
-		level, typ := int32(ne.Uint32(oob[off+8:])), int32(ne.Uint32(oob[off+12:]))
-		data := oob[off+16 : off+l]
+		level, typ := int32(ne.Uint32(oob[off+hs-8:])), int32(ne.Uint32(oob[off+hs-4:]))
+		data := oob[off+hs : off+l]
 		if !r.pktDone {
 			switch {
 			case level == unix.IPPROTO_IP && typ == unix.IP_PKTINFO && len(data) >= 12:
@@ -61,7 +68,7 @@ func refParse(oob []byte) refControl {
 			r.origin = data[4]
 			r.recverrOK, r.recverDone = true, true
 		}
-		off += (l + 7) &^ 7
+		off += (l + align - 1) &^ (align - 1)
 	}
 	return r
 }

@@ -58,12 +58,16 @@ func (c *Conn) WriteTo(p []byte, to netip.AddrPort, from netip.Addr) error {
 	return nil
 }
 
+// maxSendRetries bounds the retries of one message after a pending-error
+// errno (see writeLocked).
+const maxSendRetries = 3
+
 func (c *Conn) writeLocked(b *Batch, n int) (int, error) {
 	for i := 0; i < n; i++ {
 		b.Msgs[i].Err = b.prepareSend(i, c.family)
 	}
 	sent, failed := 0, 0
-	retried := -1
+	retryAt, retries := -1, 0
 	var err error
 	for i := 0; i < n; {
 		if b.Msgs[i].Err != 0 {
@@ -94,13 +98,20 @@ func (c *Conn) writeLocked(b *Batch, n int) (int, error) {
 			// sendmmsg accepted nothing yet reported no error: never seen,
 			// but looping on it would spin.
 			e = unix.EIO
-		case asyncErr(e) && retried != i:
-			// Perhaps the pending error of an earlier ICMP, reported on
-			// this send by the kernel; the reader must drain the queue,
-			// and this message deserves one more try.
+		case asyncErr(e) && (retryAt != i || retries < maxSendRetries):
+			// Perhaps the pending error of an earlier ICMP, which the
+			// kernel reports on (and clears with) the next send of any
+			// destination: the reader must drain the queue, and this
+			// message deserves another try. A few tries, because new
+			// ICMP errors may keep arriving when many peers are dead;
+			// an error that is really this message's comes back each
+			// time and ends the tries.
 			c.asyncErrs.Add(1)
 			c.errPending.Store(true)
-			retried = i
+			if retryAt != i {
+				retryAt, retries = i, 0
+			}
+			retries++
 			continue
 		}
 		if err != nil {
