@@ -75,7 +75,6 @@ func newPathFixture(tb testing.TB) *pathFixture {
 	return f
 }
 
-
 // from returns the source a message of the fixture comes from: the 200
 // comes from the back end, the others from the phone.
 func (f *pathFixture) handle(msg []byte, src netip.AddrPort) ([]byte, netip.AddrPort) {
