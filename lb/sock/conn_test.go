@@ -262,30 +262,35 @@ func TestReusePort(t *testing.T) {
 		pc := peer(t, "127.0.0.1:0")
 		send(t, pc, first.LocalAddr(), fmt.Sprintf("m%d", i))
 	}
-	// Every datagram is already queued on some socket (loopback delivers
-	// during the send), so a short deadline per socket is enough.
-	total, busy := 0, 0
+	// Each datagram is queued on one of the sockets; sweep them with short
+	// deadlines until all are found (or 5 s pass).
+	total := 0
+	per := make([]int, socks)
 	b := NewBatch(clients, 64)
-	for _, c := range conns {
-		n := 0
-		for {
-			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-			k, err := c.ReadBatch(b)
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				break
+	for end := time.Now().Add(5 * time.Second); total < clients && time.Now().Before(end); {
+		for i, c := range conns {
+			for {
+				c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+				k, err := c.ReadBatch(b)
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("ReadBatch: %v", err)
+				}
+				per[i] += k
+				total += k
 			}
-			if err != nil {
-				t.Fatalf("ReadBatch: %v", err)
-			}
-			n += k
-		}
-		total += n
-		if n > 0 {
-			busy++
 		}
 	}
 	if total != clients {
 		t.Fatalf("received %d of %d", total, clients)
+	}
+	busy := 0
+	for _, n := range per {
+		if n > 0 {
+			busy++
+		}
 	}
 	// 64 flows landing all on one of 4 sockets has probability 4^-63.
 	if busy < 2 {
