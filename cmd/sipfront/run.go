@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/sipfront/sipfront/dispatcher"
+	"github.com/sipfront/sipfront/lb"
+)
+
+// Exit codes (DESIGN.md contract).
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// options are the parsed flags.
+type options struct {
+	listen     listFlag
+	list       string
+	set        int
+	alg        string
+	workers    int
+	batch      int
+	cookieKey  string
+	advertise  string
+	strict     bool
+	noRR       bool
+	logLevel   string
+	configFile string
+	showVer    bool
+}
+
+func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("sipfront", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&o.listen, "listen", "`TRANSPORT:IP:PORT` to receive SIP on, e.g. udp:127.0.0.1:5060 or udp:[::1]:5060 (repeatable)")
+	fs.StringVar(&o.list, "dispatcher-list", "", "Kamailio-format destination list `FILE`")
+	fs.IntVar(&o.set, "set", 1, "destination `SET` id initial requests go to")
+	fs.StringVar(&o.alg, "alg", "hash-callid", "selection `ALGORITHM`, by Kamailio number or name (0 hash-callid, 1 hash-from, 2 hash-to, 3 hash-ruri, 4 round-robin, 5 hash-authuser, 6 random, 8 priority, 9 weight, 11 relative-weight)")
+	fs.IntVar(&o.workers, "workers", 0, "receive workers (sockets) per UDP listen address; 0 = one per core")
+	fs.IntVar(&o.batch, "batch", 32, "datagrams per recvmmsg/sendmmsg call")
+	fs.StringVar(&o.cookieKey, "cookie-key", "", "secret `KEY` for Record-Route cookies and branch MACs; copies sharing it route each other's dialogs (empty: random per run)")
+	fs.StringVar(&o.advertise, "advertise", "", "`IP:PORT` written in Via, Record-Route and Path instead of the listen address")
+	fs.BoolVar(&o.strict, "strict", false, "refuse a destination list with any skipped line")
+	fs.BoolVar(&o.noRR, "no-record-route", false, "do not Record-Route (in-dialog requests then bypass sipfront)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "`LEVEL`: debug, info, warn, error")
+	fs.StringVar(&o.configFile, "config", "", "configuration `FILE` (key = value lines; keys are flag names; flags given on the command line win)")
+	fs.BoolVar(&o.showVer, "version", false, "print the version and exit")
+	return fs
+}
+
+// run is main without the process: args, outputs, and a context whose end
+// stops the daemon (nil: stop on SIGTERM/SIGINT).
+func run(args []string, stdout, stderr io.Writer, stop context.Context) int {
+	if len(args) > 0 && args[0] == "demo" {
+		return runDemo(args[1:], stdout, stderr)
+	}
+	var o options
+	fs := newFlagSet(&o, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sipfront: unexpected argument %q (subcommands: demo)\n", fs.Arg(0))
+		return exitUsage
+	}
+	if o.showVer {
+		fmt.Fprintln(stdout, "sipfront", version)
+		return exitOK
+	}
+	if o.configFile != "" {
+		if err := applyConfigFile(fs, o.configFile); err != nil {
+			fmt.Fprintf(stderr, "sipfront: %v\n", err)
+			return exitUsage
+		}
+	}
+	cfg, logger, err := o.config(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sipfront: %v\n", err)
+		return exitUsage
+	}
+	eng, err := lb.New(cfg)
+	if err != nil {
+		var pe *dispatcher.ParseError
+		if errors.As(err, &pe) || errors.Is(err, dispatcher.ErrNoFile) {
+			fmt.Fprintf(stderr, "sipfront: %v\n", err)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "sipfront: %v\n", err)
+		return exitFailure
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		var done <-chan struct{}
+		if stop != nil {
+			done = stop.Done()
+		}
+		for {
+			select {
+			case <-done:
+				cancel()
+				return
+			case s := <-sigs:
+				if s == syscall.SIGHUP {
+					_, _, _ = eng.Reload() // logs its own outcome
+					continue
+				}
+				logger.Info("stopping", "signal", s.String())
+				cancel()
+				return
+			}
+		}
+	}()
+	if err := eng.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "sipfront: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// config turns the flags into an lb.Config.
+func (o *options) config(stderr io.Writer) (lb.Config, *slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return lb.Config{}, nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg := lb.Config{
+		DispatcherList: o.list,
+		Set:            o.set,
+		Workers:        o.workers,
+		Batch:          o.batch,
+		CookieKey:      o.cookieKey,
+		Strict:         o.strict,
+		NoRecordRoute:  o.noRR,
+		Logger:         logger,
+		Resolve:        resolveHost,
+	}
+	for _, s := range o.listen {
+		l, err := lb.ParseListen(s)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("-listen: %v", err)
+		}
+		cfg.Listen = append(cfg.Listen, l)
+	}
+	alg, err := dispatcher.ParseAlg(o.alg)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("-alg: %v", err)
+	}
+	cfg.Alg = alg
+	if o.advertise != "" {
+		l, err := lb.ParseListen("udp:" + o.advertise)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("-advertise: %v", err)
+		}
+		cfg.Advertise = l.Addr
+	}
+	if o.workers < 0 {
+		return cfg, nil, fmt.Errorf("-workers %d: must be 0 or more", o.workers)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, logger, nil
+}
+
+// applyConfigFile reads `key = value` lines (# comments, blank lines) and
+// sets each flag the command line did not set. An unknown key or a bad
+// value is reported as FILE:LINE: reason.
+func applyConfigFile(fs *flag.FlagSet, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("-config: %w", err)
+	}
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		key, value, ok := strings.Cut(text, "=")
+		if !ok {
+			return fmt.Errorf("%s:%d: want key = value, got %q", path, line, text)
+		}
+		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+		if key == "config" || key == "version" {
+			return fmt.Errorf("%s:%d: %q cannot be set in a config file", path, line, key)
+		}
+		if fs.Lookup(key) == nil {
+			return fmt.Errorf("%s:%d: unknown key %q (keys are the flag names, see sipfront -h)", path, line, key)
+		}
+		if onCommandLine[key] {
+			continue
+		}
+		if err := fs.Set(key, value); err != nil {
+			return fmt.Errorf("%s:%d: %s: %v", path, line, key, err)
+		}
+	}
+	return sc.Err()
+}
