@@ -83,6 +83,7 @@ type Conn struct {
 	local   netip.AddrPort
 	bound   netip.Addr // Local for a received message without pktinfo
 	recvErr bool
+	pktInfo bool
 	onICMP  func(netip.AddrPort, syscall.Errno)
 	rcvBuf  int
 	sndBuf  int
@@ -148,7 +149,7 @@ func ListenUDP(network string, addr netip.AddrPort, o Options) (*Conn, error) {
 		return nil, err
 	}
 	uc := pc.(*net.UDPConn)
-	c := &Conn{uc: uc, recvErr: o.RecvErr, onICMP: o.OnICMP}
+	c := &Conn{uc: uc, recvErr: o.RecvErr, pktInfo: o.PktInfo, onICMP: o.OnICMP}
 	if c.rc, err = uc.SyscallConn(); err != nil {
 		uc.Close()
 		return nil, fmt.Errorf("sock: %w", err)

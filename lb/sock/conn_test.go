@@ -334,12 +334,23 @@ func TestPartialBatch(t *testing.T) {
 	}
 }
 
-// A datagram larger than its slot is cut and flagged, through recvmmsg
-// (batch of 4) and through the recvmsg used for a batch of 1.
+// A datagram larger than its slot is cut and flagged, through each receive
+// call ReadBatch uses: recvmmsg (several slots), recvmsg (one slot, pktinfo)
+// and recvfrom (one slot, no control data).
 func TestTruncation(t *testing.T) {
-	for _, slots := range []int{1, 4} {
-		t.Run(fmt.Sprintf("batch=%d", slots), func(t *testing.T) {
-			c := listen(t, "udp4", "127.0.0.1:0", Options{})
+	tests := []struct {
+		name    string
+		slots   int
+		pktinfo bool
+	}{
+		{"recvmmsg", 4, true},
+		{"recvmsg", 1, true},
+		{"recvfrom", 1, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			slots := tc.slots
+			c := listen(t, "udp4", "127.0.0.1:0", Options{PktInfo: tc.pktinfo})
 			pc := peer(t, "127.0.0.1:0")
 			big := strings.Repeat("x", 60) + strings.Repeat("y", 40)
 			send(t, pc, c.LocalAddr(), big)
@@ -351,6 +362,11 @@ func TestTruncation(t *testing.T) {
 			}
 			if msgs[1].trunc || msgs[1].data != "small" || msgs[1].addr != peerAddr(pc) {
 				t.Errorf("small datagram: trunc=%v data=%q from %v", msgs[1].trunc, msgs[1].data, msgs[1].addr)
+			}
+			for _, m := range msgs {
+				if m.local != netip.MustParseAddr("127.0.0.1") || (m.ifindex == 0) == tc.pktinfo {
+					t.Errorf("Local %v IfIndex %d with pktinfo %v", m.local, m.ifindex, tc.pktinfo)
+				}
 			}
 			if st := c.Stats(); st.Truncated != 1 || st.Received != 2 {
 				t.Errorf("Stats = %+v, want Truncated 1 Received 2", st)

@@ -100,8 +100,23 @@ func (c *Conn) readReady(fd uintptr) bool {
 		b.prepareRead(c.rslots)
 		var r uintptr
 		var e syscall.Errno
-		if c.rslots == 1 {
-			// recvmsg costs less than a recvmmsg of one.
+		if c.rslots == 1 && !c.pktInfo {
+			// recvfrom costs less than recvmsg, which costs less than a
+			// recvmmsg of one. MSG_TRUNC makes it return the datagram's
+			// real length, which tells truncation.
+			h := &b.hdrs[0]
+			r, _, e = unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(b.iovs[0].Base)), uintptr(b.iovs[0].Len),
+				unix.MSG_TRUNC, uintptr(unsafe.Pointer(h.Hdr.Name)), uintptr(unsafe.Pointer(&h.Hdr.Namelen)))
+			if e == 0 {
+				h.Hdr.SetControllen(0)
+				if int(r) > int(b.iovs[0].Len) {
+					r = uintptr(b.iovs[0].Len)
+					h.Hdr.Flags = unix.MSG_TRUNC
+				}
+				h.Len = uint32(r)
+				r = 1
+			}
+		} else if c.rslots == 1 {
 			r, _, e = unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0].Hdr)), 0)
 			if e == 0 {
 				b.hdrs[0].Len = uint32(r)
