@@ -59,7 +59,7 @@ func benchWindow(b *testing.B, rcvbuf int) int64 {
 func yield() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
 func benchBatch(b *testing.B, k int) {
-	rx, err := ListenUDP("udp4", netip.MustParseAddrPort("127.0.0.1:0"), Options{RecvBuf: benchRcvBuf, PktInfo: true})
+	rx, err := ListenUDP("udp4", netip.MustParseAddrPort("127.0.0.1:0"), Options{RecvBuf: benchRcvBuf})
 	if err != nil {
 		b.Fatal(err)
 	}
