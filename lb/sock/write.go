@@ -39,8 +39,10 @@ func (c *Conn) WriteBatch(b *Batch, n int) (int, error) {
 // WriteTo sends one datagram to `to`, from `from` when it is valid (the zero
 // Addr lets the kernel choose). It returns nil when the kernel accepted the
 // datagram, the errno (a syscall.Errno) when it refused it, net.ErrClosed
-// when the Conn is closed. p is not retained after the call. WriteTo is
-// safe to call while another goroutine runs WriteBatch or ReadBatch.
+// when the Conn is closed. p is not retained after the call, but it escapes
+// to the heap for the compiler (its address passes through the Conn), so a
+// hot path should pass a long-lived buffer rather than a stack array. WriteTo
+// is safe to call while another goroutine runs WriteBatch or ReadBatch.
 func (c *Conn) WriteTo(p []byte, to netip.AddrPort, from netip.Addr) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
