@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -199,17 +200,23 @@ request_route { sl_send_reply("404", "Not Here"); }
 	cmd := exec.CommandContext(ctx, kam, "-DD", "-E", "-f", cfgPath, "-Y", dir, "-P", filepath.Join(dir, "pid"), "-m", "32", "-M", "4")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	// Kamailio forks workers that inherit stderr: run it in a process group
+	// of its own so that the cleanup ends them all, and bound the wait for
+	// the stderr pipe in case one survives.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 3 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Skipf("cannot start kamailio: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	pgid := cmd.Process.Pid
 	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-done
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -30,7 +31,23 @@ func nDests(n int, attrs func(i int) string) []string {
 
 func noAttrs(int) string { return "" }
 
-func keyOf(i int) uint64 { return HashString(fmt.Sprintf("call-%d@example.com", i)) }
+// testKeys are hashes of distinct Call-IDs, computed once.
+var testKeys = func() []uint64 {
+	keys := make([]uint64, 100000)
+	var b []byte
+	for i := range keys {
+		b = append(strconv.AppendInt(append(b[:0], "call-"...), int64(i), 10), "@example.com"...)
+		keys[i] = Hash(b)
+	}
+	return keys
+}()
+
+func keyOf(i int) uint64 {
+	if i < len(testKeys) {
+		return testKeys[i]
+	}
+	return HashString("call-" + strconv.Itoa(i) + "@example.com")
+}
 
 // counts selects nKeys keys and counts hits per destination index.
 func counts(t testing.TB, s *Set, alg Alg, nKeys int) map[*Dest]int {
