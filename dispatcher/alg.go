@@ -52,9 +52,12 @@ func (a Alg) String() string {
 // ParseAlg reads an algorithm by Kamailio number ("0") or by name
 // ("hash-callid", case-insensitive; "serial" is accepted for priority, as
 // Kamailio's documentation calls it). It refuses algorithms sipfront cannot
-// run here: 10 (call-load) needs stateful mode and 13 (latency) needs the
-// health prober; 7 (hash over a pseudo-variable), 12 (parallel) and 64
-// (overload control) have no stateless meaning.
+// run here: 10 (call-load) needs stateful mode; 7 (hash over a
+// pseudo-variable), 12 (parallel) and 64 (overload control) have no
+// stateless meaning. 13 (latency) is accepted: it reads the latency that the
+// health prober writes into each destination's Runtime, and without a prober
+// it spreads calls like round-robin (see Set.Select). ErrAlgProber is left
+// for callers that refuse algorithm 13 when they run no prober.
 func ParseAlg(s string) (Alg, error) {
 	s = strings.TrimSpace(s)
 	a, found := Alg(0), false
@@ -76,13 +79,10 @@ func ParseAlg(s string) (Alg, error) {
 	}
 	if !found {
 		return 0, detail(ErrBadAlg, "unknown algorithm "+quoteToken(s)+
-			" (want 0-6, 8, 9, 11 or a name such as hash-callid, round-robin, weight)")
+			" (want 0-6, 8, 9, 11, 13 or a name such as hash-callid, round-robin, weight, latency)")
 	}
-	switch a {
-	case CallLoad:
+	if a == CallLoad {
 		return 0, detail(ErrAlgStateful, "algorithm 10 (call-load) counts active calls, which needs stateful mode")
-	case Latency:
-		return 0, detail(ErrAlgProber, "algorithm 13 (latency) needs the health prober's latency measurements")
 	}
 	return a, nil
 }

@@ -309,8 +309,8 @@ func TestParseAlg(t *testing.T) {
 		{"2", HashTo, nil}, {"hash-ruri", HashRURI, nil}, {"4", RoundRobin, nil}, {"round-robin", RoundRobin, nil},
 		{"5", HashAuthUser, nil}, {"random", Random, nil}, {"8", Priority, nil}, {"serial", Priority, nil},
 		{"weight", Weight, nil}, {"11", RelWeight, nil}, {"relative-weight", RelWeight, nil},
-		{"10", 0, ErrAlgStateful}, {"call-load", 0, ErrAlgStateful}, {"13", 0, ErrAlgProber},
-		{"latency", 0, ErrAlgProber}, {"7", 0, ErrBadAlg}, {"12", 0, ErrBadAlg}, {"64", 0, ErrBadAlg},
+		{"10", 0, ErrAlgStateful}, {"call-load", 0, ErrAlgStateful}, {"13", Latency, nil},
+		{"LATENCY", Latency, nil}, {"7", 0, ErrBadAlg}, {"12", 0, ErrBadAlg}, {"64", 0, ErrBadAlg},
 		{"-1", 0, ErrBadAlg}, {"roundrobin", 0, ErrBadAlg}, {"", 0, ErrBadAlg},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
