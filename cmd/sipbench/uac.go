@@ -138,6 +138,7 @@ type call struct {
 	flow     uint8
 	gotProv  bool
 	rto      time.Duration // current retransmission interval
+	due      time.Duration // when the pending retransmission is due
 	txStart  time.Duration // first send of the current request
 	deadline time.Duration // Timer B / F
 	toTag    []byte        // fixed-capacity views into the worker's arena
@@ -317,6 +318,7 @@ func (w *uacWorker) startCall(now time.Duration) {
 	c.txStart = now
 	c.rto = w.cfg.T1
 	c.deadline = now + 64*w.cfg.T1
+	c.due = now + c.rto
 	switch f {
 	case flowCall:
 		c.state = stInvite
@@ -328,7 +330,7 @@ func (w *uacWorker) startCall(now time.Duration) {
 		c.state = stNonInvite
 		w.send(slot, "OPTIONS", false)
 	}
-	w.wheel.Schedule(slot, now+c.rto)
+	w.wheel.Schedule(slot, c.due)
 }
 
 // finish frees a call slot, counting it as ok or failed.
@@ -358,8 +360,11 @@ func (w *uacWorker) fire(slot int32) {
 		}
 		w.send(slot, "INVITE", false)
 		w.c.RetransInvite++
+		// intervals count from when each retransmission was due, so a
+		// late wake-up does not stretch the schedule
 		c.rto *= 2
-		w.wheel.Schedule(slot, min(now+c.rto, c.deadline))
+		c.due += c.rto
+		w.wheel.Schedule(slot, min(c.due, c.deadline))
 	case stProceeding:
 		w.c.Timeout++
 		w.finish(slot, false)
@@ -369,8 +374,9 @@ func (w *uacWorker) fire(slot int32) {
 		c.rto = w.cfg.T1
 		c.gotProv = false
 		c.deadline = now + 64*w.cfg.T1
+		c.due = now + c.rto
 		w.send(slot, "BYE", false)
-		w.wheel.Schedule(slot, now+c.rto)
+		w.wheel.Schedule(slot, c.due)
 	case stBye, stNonInvite:
 		if now >= c.deadline {
 			w.c.Timeout++
@@ -388,7 +394,8 @@ func (w *uacWorker) fire(slot int32) {
 		} else {
 			c.rto = min(2*c.rto, w.cfg.T2)
 		}
-		w.wheel.Schedule(slot, min(now+c.rto, c.deadline))
+		c.due += c.rto
+		w.wheel.Schedule(slot, min(c.due, c.deadline))
 	}
 }
 
@@ -613,6 +620,9 @@ func (w *uacWorker) run(start time.Time, count int64, rate float64) error {
 			break
 		}
 		if err := w.conn.SetReadDeadline(start.Add(now + time.Millisecond)); err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
 			return err
 		}
 		n, err := w.conn.ReadBatch(w.in)

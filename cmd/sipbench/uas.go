@@ -429,6 +429,10 @@ func (w *uasWorker) run(start time.Time, stop <-chan struct{}) error {
 			lastPub = now
 		}
 		if err := w.conn.SetReadDeadline(start.Add(now + 2*time.Millisecond)); err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				w.publish()
+				return nil
+			}
 			return err
 		}
 		n, err := w.conn.ReadBatch(w.in)
