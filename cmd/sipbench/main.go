@@ -1,26 +1,5 @@
-// Command sipbench is sipfront's load generator and test back end:
-//
-//	sipbench uac   -target IP:PORT [-rate N] [-duration D] [-count N] [-flows call=1,register=0,options=0] ...
-//	sipbench uas   -listen IP:PORT [-listen ...] [-delay D] [-fail F] [-drop F] ...
-//	sipbench flood -target IP:PORT -rate PPS [-sources N] [-kind junk|malformed|scan|register|invite|mix] ...
-//	sipbench relay -listen IP:PORT -backends IP:PORT,... (a forwarder without SIP parsing: the benchmark floor)
-//
-// `uac` places calls (INVITE → 100/180/200 → ACK → hold → BYE → 200) and
-// REGISTER and OPTIONS transactions at a target rate, retransmits on RFC 3261
-// timers, and ends with a JSON summary on stdout (outcomes, status codes,
-// retransmissions, latency percentiles). `uas` answers those flows, optionally
-// late, with failures or not at all. `flood` sends unwanted traffic from many
-// loopback source addresses. `relay` forwards datagrams between clients and
-// back ends without reading them.
-//
-// Everything is built on lb/sock's recvmmsg/sendmmsg batches and the zero-copy
-// parser, so one core of sipbench outpaces one core of the proxy under test.
-// Only loopback targets are accepted by flood; run every mode on loopback or in
-// a private network namespace.
 package main
 
-import (
-	"os"
-)
+import "os"
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil)) }

@@ -294,44 +294,45 @@ func uacRun(cfg *uacConfig, stop context.Context, progress io.Writer) (*uacResul
 	defer tick.Stop()
 	var prev uacCounters
 	var prevAt time.Duration
-	stopped := false
+	show := func() {
+		var c uacCounters
+		var h Hist
+		var at time.Duration
+		for _, w := range ws {
+			w.mu.Lock()
+			c.add(&w.snapC)
+			h.Merge(&w.snapH)
+			at = max(at, w.snapAt)
+			w.mu.Unlock()
+		}
+		att, ok, failed := sum(c.Attempted), sum(c.OK), sum(c.Failed)
+		rate := 0.0
+		if at > prevAt {
+			rate = float64(att-sum(prev.Attempted)) / (at - prevAt).Seconds()
+		}
+		fmt.Fprintf(progress, "\r%6.1fs  rate %7.0f/s  attempts %8d  ok %8d  failed %6d  retrans %6d  p99 %-8v ",
+			at.Seconds(), rate, att, ok, failed, c.RetransInvite+c.RetransOther, h.Quantile(0.99).Round(10*time.Microsecond))
+		prev, prevAt = c, at
+	}
+	stopC := stop.Done()
 loop:
 	for {
 		select {
 		case <-done:
 			break loop
-		case <-stop.Done():
-			if !stopped {
-				stopped = true
-				for _, w := range ws {
-					w.stopSending.Store(true)
-				}
+		case <-stopC:
+			stopC = nil // once: the workers drain and end by themselves
+			for _, w := range ws {
+				w.stopSending.Store(true)
 			}
 		case <-tick.C:
-			if progress == nil {
-				continue
+			if progress != nil {
+				show()
 			}
-			var c uacCounters
-			var h Hist
-			var at time.Duration
-			for _, w := range ws {
-				w.mu.Lock()
-				c.add(&w.snapC)
-				h.Merge(&w.snapH)
-				at = max(at, w.snapAt)
-				w.mu.Unlock()
-			}
-			att, ok, failed := sum(c.Attempted), sum(c.OK), sum(c.Failed)
-			rate := 0.0
-			if at > prevAt {
-				rate = float64(att-sum(prev.Attempted)) / (at - prevAt).Seconds()
-			}
-			fmt.Fprintf(progress, "\r%6.1fs  rate %7.0f/s  attempts %8d  ok %8d  failed %6d  retrans %6d  p99 %-8v ",
-				at.Seconds(), rate, att, ok, failed, c.RetransInvite+c.RetransOther, h.Quantile(0.99).Round(10*time.Microsecond))
-			prev, prevAt = c, at
 		}
 	}
 	if progress != nil {
+		show()
 		fmt.Fprintln(progress)
 	}
 	elapsed := time.Since(start)

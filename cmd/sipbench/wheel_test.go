@@ -45,7 +45,7 @@ func TestWheelCancelAndReschedule(t *testing.T) {
 	w.Schedule(1, 3*ms)
 	w.Schedule(2, 3*ms)
 	w.Cancel(1)
-	w.Cancel(3) // not armed: no-op
+	w.Cancel(3)         // not armed: no-op
 	w.Schedule(2, 7*ms) // replaces the pending timer
 	if w.Len() != 2 || w.Armed(1) || !w.Armed(2) {
 		t.Fatalf("len %d armed(1)=%v armed(2)=%v", w.Len(), w.Armed(1), w.Armed(2))
