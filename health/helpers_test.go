@@ -160,9 +160,18 @@ func (r *rig) answer(s sent, code int, extra ...string) {
 // replyTo builds the response a UAS sends to the request req.
 func replyTo(t testing.TB, req []byte, code int, extra ...string) []byte {
 	t.Helper()
+	b, err := buildReply(req, code, extra...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, req)
+	}
+	return b
+}
+
+// buildReply is replyTo for goroutines that cannot fail a test.
+func buildReply(req []byte, code int, extra ...string) ([]byte, error) {
 	var m parser.Message
 	if err := parser.Parse(req, &m); err != nil {
-		t.Fatalf("parse request: %v\n%s", err, req)
+		return nil, err
 	}
 	var b bytes.Buffer
 	b.WriteString("SIP/2.0 " + strconv.Itoa(code) + " Whatever\r\n")
@@ -183,7 +192,7 @@ func replyTo(t testing.TB, req []byte, code int, extra ...string) []byte {
 		b.WriteString(x + "\r\n")
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
-	return b.Bytes()
+	return b.Bytes(), nil
 }
 
 // state names a destination's state as dispatcher.list shows it (FLAGS)
