@@ -1,5 +1,10 @@
 package parser
 
+import (
+	"encoding/binary"
+	"strings"
+)
+
 //go:generate go tool stringer -type=Kind,Method -output=kind_string.go
 
 // Kind identifies a header field the proxy cares about. Every other header is
@@ -89,42 +94,125 @@ func (k Kind) Name() string {
 	return longName[k]
 }
 
-// byLenFirst indexes the long names by length and lower-case first letter, so
-// a lookup compares against at most a few candidates. Built once at init from
-// longName; read-only afterwards.
-var byLenFirst [24][26][]Kind
+// Header names are found in an open-addressed table built once at init,
+// keyed by a hash of the name's length and its first, second and last bytes
+// (case-folded): computing it costs the same for every name, and one probe
+// and one or two word compares settle the usual case.
+const kindTableSize = 256 // power of two, well above 2×kindCount
+
+type kindEntry struct {
+	kind  Kind
+	n     int       // name length
+	words [3]uint64 // lower-case name, little-endian, zero-padded (names are at most 24 bytes)
+}
+
+var kindTable [kindTableSize]kindEntry
+
+// nameHash hashes a header name of at least two bytes. c|0x20 lower-cases
+// ASCII letters and leaves digits and "-" alone.
+func nameHash(name []byte) uint32 {
+	n := len(name)
+	h := uint32(n) * 0x9E3779B1
+	h ^= uint32(name[0]|0x20) * 0x85EBCA77
+	h ^= uint32(name[1]|0x20) * 0xC2B2AE3D
+	h ^= uint32(name[n-1]|0x20) * 0x27D4EB2F
+	return h ^ h>>15
+}
 
 func init() {
 	for k := Kind(1); k < kindCount; k++ {
-		n := longName[k]
-		c := lower(n[0]) - 'a'
-		byLenFirst[len(n)][c] = append(byLenFirst[len(n)][c], k)
+		ln := strings.ToLower(longName[k])
+		if len(ln) > 24 || len(ln) < 2 {
+			panic("parser: header name length outside [2,24]: " + ln)
+		}
+		e := kindEntry{kind: k, n: len(ln)}
+		for i := 0; i < len(ln); i++ {
+			e.words[i/8] |= uint64(ln[i]) << (8 * (i % 8))
+		}
+		i := nameHash([]byte(ln)) & (kindTableSize - 1)
+		for kindTable[i].kind != KindOther {
+			i = (i + 1) & (kindTableSize - 1)
+		}
+		kindTable[i] = e
 	}
+}
+
+// lookupKindAt finds the kind of the token name b[pos:end]. It may read up
+// to 7 bytes past end (inside b) to compare a word at a time.
+func lookupKindAt(b []byte, pos, end int32) Kind {
+	n := int(end - pos)
+	switch {
+	case n == 1:
+		if c := b[pos] | 0x20; c >= 'a' && c <= 'z' {
+			return compactKinds[c-'a']
+		}
+		return KindOther
+	case n == 0 || n > 24:
+		return KindOther
+	}
+	// The first word, case-folded and cut to the name: most names fit in it.
+	var x0 uint64
+	if int(pos)+8 <= len(b) {
+		x0 = binary.LittleEndian.Uint64(b[pos:])
+	} else {
+		for i, c := range b[pos:end] {
+			x0 |= uint64(c) << (8 * i)
+		}
+	}
+	if n < 8 {
+		keep := uint64(1)<<(8*uint(n)) - 1
+		x0 = (x0 | 0x2020202020202020) & keep
+	} else {
+		x0 |= 0x2020202020202020
+	}
+	for i := nameHash(b[pos:end]) & (kindTableSize - 1); ; i = (i + 1) & (kindTableSize - 1) {
+		e := &kindTable[i]
+		if e.kind == KindOther {
+			return KindOther
+		}
+		if e.n == n && e.words[0] == x0 && (n <= 8 || matchWords(b, int(pos)+8, n-8, (*[2]uint64)(e.words[1:]))) {
+			return e.kind
+		}
+	}
+}
+
+// matchWords compares the token b[pos:pos+n] (any case, n <= 16) with a
+// lower-case name made of letters, digits and "-", a word at a time. For
+// token characters, c|0x20 equals a lower-case letter, digit or "-" only
+// when c is that character in some case, so the OR is an exact case fold.
+func matchWords(b []byte, pos, n int, words *[2]uint64) bool {
+	for w := 0; n > 0; w++ {
+		var x uint64
+		if pos+8 <= len(b) {
+			x = binary.LittleEndian.Uint64(b[pos:])
+		} else {
+			for i, c := range b[pos:min(pos+8, len(b))] {
+				x |= uint64(c) << (8 * i)
+			}
+		}
+		fold := uint64(0x2020202020202020)
+		if n < 8 {
+			keep := uint64(1)<<(8*uint(n)) - 1
+			x &= keep
+			fold &= keep
+		}
+		if x|fold != words[w] {
+			return false
+		}
+		pos += 8
+		n -= 8
+	}
+	return true
 }
 
 // LookupKind maps a header name (any case, long or compact) to its Kind.
 func LookupKind(name []byte) Kind {
-	switch n := len(name); {
-	case n == 0:
-		return KindOther
-	case n == 1:
-		c := lower(name[0])
-		if c >= 'a' && c <= 'z' {
-			return compactKinds[c-'a']
-		}
-		return KindOther
-	case n < len(byLenFirst):
-		c := lower(name[0])
-		if c < 'a' || c > 'z' {
+	for _, c := range name {
+		if !isToken(c) {
 			return KindOther
 		}
-		for _, k := range byLenFirst[n][c-'a'] {
-			if equalFold(name, longName[k]) {
-				return k
-			}
-		}
 	}
-	return KindOther
+	return lookupKindAt(name, 0, int32(len(name)))
 }
 
 // Method identifies a request method. Methods are case-sensitive (RFC 3261

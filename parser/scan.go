@@ -54,7 +54,18 @@ func Parse(b []byte, m *Message) error {
 	// SP or HTAB) extend the previous field (RFC 3261 §7.3.1).
 	var last [kindCount]int16
 	for {
-		le, ce, ok = m.line(pos)
+		// The next line, inline: this loop runs once per header.
+		ok = false
+		if int(pos) < len(b) {
+			if i := bytes.IndexByte(b[pos:], '\n'); i >= 0 {
+				le = pos + int32(i)
+				ce = le
+				if ce > pos && b[ce-1] == '\r' {
+					ce--
+				}
+				ok = true
+			}
+		}
 		if !ok {
 			// No empty line. A message that ends right after its last header
 			// line, or in the middle of one, is not framed.
@@ -132,6 +143,15 @@ func Parse(b []byte, m *Message) error {
 	return firstErr
 }
 
+// noFirst is the empty first-header table, copied in by reset (one block
+// copy instead of a loop).
+var noFirst = func() (t [kindCount]int16) {
+	for i := range t {
+		t[i] = -1
+	}
+	return t
+}()
+
 func (m *Message) reset(b []byte) {
 	m.buf = b
 	m.request = false
@@ -139,9 +159,7 @@ func (m *Message) reset(b []byte) {
 	m.methodSpan, m.ruri, m.version, m.reason = Span{}, Span{}, Span{}, Span{}
 	m.status = 0
 	m.nhdr = 0
-	for i := range m.first {
-		m.first[i] = -1
-	}
+	m.first = noFirst
 	m.start, m.headStart, m.headEnd, m.end = 0, 0, 0, 0
 	if len(b) <= MaxMessageSize {
 		// Until framing is known the message is the whole buffer, so a
@@ -275,11 +293,17 @@ func validScheme(u []byte) bool {
 // addHeader indexes the header line b[pos:ce] (LF at le).
 func (m *Message) addHeader(pos, ce, le int32, last *[kindCount]int16) error {
 	b := m.buf
-	i := pos
-	for i < ce && isToken(b[i]) {
-		i++
+	// The name: token characters. A range loop over the line keeps the
+	// compiler from checking bounds per byte.
+	n := 0
+	for _, c := range b[pos:ce] {
+		if charClass[c]&cToken == 0 {
+			break
+		}
+		n++
 	}
-	nameEnd := i
+	nameEnd := pos + int32(n)
+	i := nameEnd
 	for i < ce && isWS(b[i]) {
 		i++
 	}
@@ -295,7 +319,7 @@ func (m *Message) addHeader(pos, ce, le int32, last *[kindCount]int16) error {
 	if val.Empty() {
 		val = Span{ce, ce}
 	}
-	k := LookupKind(b[pos:nameEnd])
+	k := lookupKindAt(b, pos, nameEnd)
 	idx := int16(m.nhdr)
 	h := &m.hdr[idx]
 	*h = Header{Kind: k, next: -1, Name: Span{pos, nameEnd}, Value: val, End: le + 1}

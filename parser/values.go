@@ -1,5 +1,7 @@
 package parser
 
+import "bytes"
+
 // Header values are split on commas outside quoted strings and angle brackets
 // (RFC 3261 §7.3.1: "Contact: "Doe, J" <sip:j@h>, <sip:k@h>" is two values).
 // The functions here return spans; none allocates.
@@ -8,6 +10,12 @@ package parser
 // where the next one starts (past the comma and its LWS), or end.
 func nextValue(b []byte, pos, end int32) (val Span, next int32) {
 	start := skipLWS(b, pos, end)
+	// Most values stand alone on their line: without a comma there is
+	// nothing to split, whatever quotes or brackets hold. IndexByte is
+	// vectorised; the careful scan below runs only when a comma is there.
+	if bytes.IndexByte(b[start:end], ',') < 0 {
+		return trimLWS(b, Span{start, end}), end
+	}
 	i := start
 	inQuote, inAngle := false, false
 	for ; i < end; i++ {

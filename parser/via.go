@@ -108,7 +108,10 @@ func ParseVia(b []byte, s Span, v *Via) error {
 	it := Params(b, v.Params)
 	for it.Next() {
 		name := it.Name().In(b)
+		// Dispatch on length first: most parameters are compared with one
+		// candidate name at most.
 		switch {
+		case len(name) != 6 && len(name) != 8 && len(name) != 5 && len(name) != 3:
 		case equalFold(name, "branch"):
 			v.Branch, v.HasBranch = it.Value(), true
 			if !it.HasValue() || v.Branch.Empty() {
