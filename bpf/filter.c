@@ -320,7 +320,7 @@ __global int ua_header(struct xdp_md *ctx, __u32 poff, __u32 n, __u32 h)
 	if (lower(l[8]) != 'n' || lower(l[9]) != 't')
 		return REASON_PASSED;
 	q = h + 10;
-	for (w = 0; w < SEP_MAX; w++, q++) {
+	for (w = 0; w <= SEP_MAX; w++, q++) {
 		__u8 c;
 
 		if (q >= n || (const void *)(b + q + 1) > end)

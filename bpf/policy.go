@@ -350,7 +350,7 @@ func uaHeader(b []byte, h int, ua *uaSet) Reason {
 	}
 	colon := false
 	q := h + 10
-	for w := 0; w < sepMax; w, q = w+1, q+1 {
+	for w := 0; w <= sepMax; w, q = w+1, q+1 {
 		if q >= n {
 			return Passed
 		}
