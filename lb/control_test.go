@@ -30,18 +30,27 @@ const kamList = "1 sip:127.0.0.1:5171 0 0 duid=a;weight=50\n1 sip:127.0.0.1:5172
 // It returns the engine, the control server and the list file's path.
 func ctlEngine(t testing.TB, list string, o ControlOptions) (*Engine, *Control, string) {
 	t.Helper()
+	return ctlEngineConfig(t, list, nil, o)
+}
+
+// ctlEngineConfig is ctlEngine with a chance to change the engine's Config.
+func ctlEngineConfig(t testing.TB, list string, tweak func(*Config), o ControlOptions) (*Engine, *Control, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "dispatcher.list")
 	if err := os.WriteFile(path, []byte(list), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := New(Config{
+	cfg := Config{
 		Listen:         []Listen{{Transport: "udp", Addr: netip.MustParseAddrPort("127.0.0.1:0")}},
 		DispatcherList: path,
 		Workers:        1,
 		CookieKey:      "control test key",
-		Logger:         log,
-	})
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
