@@ -227,3 +227,13 @@ func (l *logLines) all() []string {
 	defer l.mu.Unlock()
 	return append([]string(nil), l.lines...)
 }
+
+// parsed parses b into a new Message.
+func parsed(t testing.TB, b []byte) *parser.Message {
+	t.Helper()
+	m := new(parser.Message)
+	if err := parser.Parse(b, m); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	return m
+}

@@ -261,24 +261,39 @@ func (p *Prober) wake() {
 	}
 }
 
+// run is the prober's goroutine. It steps when something is due or a worker
+// wakes it, but never twice within gap: with thousands of destinations a
+// step costs tens of microseconds, and replies arriving one by one must not
+// each pay for it. Outcomes wait at most gap to be acted on.
 func (p *Prober) run() {
 	defer close(p.done)
+	gap := p.gap()
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
+		now := p.clock()
+		t.Reset(max(p.step(now), gap))
 		select {
 		case <-p.quit:
 			return
-		default:
-		}
-		t.Reset(p.step(p.clock()))
-		select {
-		case <-p.quit:
-			return
-		case <-p.kick:
 		case <-t.C:
+			continue
+		case <-p.kick:
+		}
+		if rest := gap - (p.clock() - now); rest > 0 {
+			t.Reset(rest)
+			select {
+			case <-p.quit:
+				return
+			case <-t.C:
+			}
 		}
 	}
+}
+
+// gap is the least time between two steps: Timeout/16, within [100µs, 10ms].
+func (p *Prober) gap() time.Duration {
+	return min(max(p.cfg.Timeout/16, 100*time.Microsecond), 10*time.Millisecond)
 }
 
 // sweepEvery is the period of the silence check.
