@@ -1,0 +1,419 @@
+package main
+
+// The report: plots (PNG, gonum.org/v1/plot) and bench/RESULTS.md, built from
+// the CSV files of bench/results, so `harness -report-only` rebuilds them.
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+func report(c *config) error {
+	sw, err := readCSV[sweepRow](filepath.Join(c.out, "sweep.csv"))
+	if err != nil {
+		return err
+	}
+	raw, err := readCSV[rawRow](filepath.Join(c.out, "raw.csv"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	ceil, err := readCSV[ceilRow](filepath.Join(c.out, "ceiling.csv"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	prs, err := readCSV[parserRow](filepath.Join(c.out, "parser.csv"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := plots(c, sw, raw); err != nil {
+		return err
+	}
+	return writeResults(c, sw, raw, ceil, prs)
+}
+
+// series groups sweep rows by subject/load, sorted by rate (repeats
+// averaged).
+type series struct {
+	name string
+	rows []*sweepRow
+}
+
+func group(rows []*sweepRow, keep func(*sweepRow) bool) []series {
+	byKey := map[string]map[int][]*sweepRow{}
+	var keys []string
+	for _, r := range rows {
+		if keep != nil && !keep(r) {
+			continue
+		}
+		k := r.Subject + " / " + r.Load
+		if byKey[k] == nil {
+			byKey[k] = map[int][]*sweepRow{}
+			keys = append(keys, k)
+		}
+		byKey[k][r.Rate] = append(byKey[k][r.Rate], r)
+	}
+	var out []series
+	for _, k := range keys {
+		s := series{name: k}
+		var rates []int
+		for rate := range byKey[k] {
+			rates = append(rates, rate)
+		}
+		sort.Ints(rates)
+		for _, rate := range rates {
+			s.rows = append(s.rows, median(byKey[k][rate]))
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// median picks the run with the median CPU per call among repeats.
+func median(rs []*sweepRow) *sweepRow {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].UsPerCall < rs[j].UsPerCall })
+	return rs[len(rs)/2]
+}
+
+func linePlot(title, xl, yl string, ss []series, y func(*sweepRow) float64, logY bool, path string) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xl
+	p.Y.Label.Text = yl
+	p.Legend.Top = true
+	p.Legend.Left = true
+	if logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	p.Add(plotter.NewGrid())
+	for i, s := range ss {
+		var pts plotter.XYs
+		for _, r := range s.rows {
+			v := y(r)
+			if math.IsNaN(v) || (logY && v <= 0) {
+				continue
+			}
+			pts = append(pts, plotter.XY{X: float64(r.Rate), Y: v})
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, pt, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return err
+		}
+		l.Color = plotutil.Color(i)
+		l.Dashes = plotutil.Dashes(i / 3)
+		pt.Color = plotutil.Color(i)
+		pt.Shape = plotutil.Shape(i)
+		p.Add(l, pt)
+		p.Legend.Add(s.name, l, pt)
+	}
+	return p.Save(8*vg.Inch, 5*vg.Inch, path)
+}
+
+func plots(c *config, sw []*sweepRow, raw []*rawRow) error {
+	all := group(sw, nil)
+	ok := group(sw, func(r *sweepRow) bool { return r.FailedPct < 1 })
+	if err := linePlot("Completed calls vs offered rate", "offered calls/s", "completed calls/s", all,
+		func(r *sweepRow) float64 { return r.CompletedCPS }, false, filepath.Join(c.out, "throughput.png")); err != nil {
+		return err
+	}
+	if err := linePlot("Subject CPU per completed call (runs with < 1 % failed)", "offered calls/s", "CPU µs per call (subject's processes)", ok,
+		func(r *sweepRow) float64 { return r.UsPerCall }, false, filepath.Join(c.out, "cpu_per_call.png")); err != nil {
+		return err
+	}
+	lat := group(sw, func(r *sweepRow) bool { return r.Load == "sipbench" && r.FailedPct < 1 })
+	var latS []series
+	for _, s := range lat {
+		latS = append(latS, series{name: s.name + " p50", rows: s.rows})
+	}
+	for _, s := range lat {
+		latS = append(latS, series{name: s.name + " p99", rows: s.rows})
+	}
+	n := len(lat)
+	p := plot.New()
+	p.Title.Text = "INVITE → 200 latency (sipbench load, runs with < 1 % failed)"
+	p.X.Label.Text = "offered calls/s"
+	p.Y.Label.Text = "ms (log scale)"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Add(plotter.NewGrid())
+	for i, s := range latS {
+		var pts plotter.XYs
+		for _, r := range s.rows {
+			v := r.P50
+			if i >= n {
+				v = r.P99
+			}
+			if v > 0 {
+				pts = append(pts, plotter.XY{X: float64(r.Rate), Y: v})
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, pt, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return err
+		}
+		l.Color, pt.Color = plotutil.Color(i%n), plotutil.Color(i%n)
+		pt.Shape = plotutil.Shape(i % n)
+		if i >= n {
+			l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+		}
+		p.Add(l, pt)
+		p.Legend.Add(s.name, l, pt)
+	}
+	if err := p.Save(8*vg.Inch, 5*vg.Inch, filepath.Join(c.out, "latency.png")); err != nil {
+		return err
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	return rawPlot(raw, filepath.Join(c.out, "raw.png"))
+}
+
+func rawPlot(raw []*rawRow, path string) error {
+	p := plot.New()
+	p.Title.Text = "Raw forwarding (OPTIONS → 200), one worker on one core"
+	p.Y.Label.Text = "messages forwarded per CPU-second"
+	var rates []int
+	seen := map[int]bool{}
+	for _, r := range raw {
+		if !seen[r.Rate] {
+			seen[r.Rate] = true
+			rates = append(rates, r.Rate)
+		}
+	}
+	sort.Ints(rates)
+	w := vg.Points(20)
+	for i, subject := range []string{"sipfront", "relay"} {
+		var vals plotter.Values
+		for _, rate := range rates {
+			v := 0.0
+			for _, r := range raw {
+				if r.Subject == subject && r.Rate == rate {
+					v = r.MsgsPerCoreS
+				}
+			}
+			vals = append(vals, v)
+		}
+		b, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return err
+		}
+		b.Color = plotutil.Color(i)
+		b.Offset = vg.Length(2*i-1) * w / 2
+		p.Add(b)
+		p.Legend.Add(subject, b)
+	}
+	names := make([]string, len(rates))
+	for i, r := range rates {
+		names[i] = fmt.Sprintf("%d tx/s offered", r)
+	}
+	p.NominalX(names...)
+	p.Legend.Top = true
+	return p.Save(7*vg.Inch, 4*vg.Inch, path)
+}
+
+func cmdOut(dir string, argv ...string) string {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+}
+
+func machine(c *config) [][2]string {
+	model := "unknown"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	deb, _ := os.ReadFile("/etc/debian_version")
+	commit := cmdOut(c.repo, "git", "rev-parse", "--short", "HEAD")
+	if cmdOut(c.repo, "git", "status", "--porcelain", "--untracked-files=no") != "" {
+		commit += " (with uncommitted changes in the tree)"
+	}
+	return [][2]string{
+		{"CPU", fmt.Sprintf("%s, %d logical CPUs", model, runtime.NumCPU())},
+		{"OS", fmt.Sprintf("Debian %s, Linux %s", strings.TrimSpace(string(deb)), cmdOut("", "uname", "-r"))},
+		{"Go", cmdOut("", "go", "version")},
+		{"sipfront", "commit " + commit},
+		{"Kamailio", cmdOut("", "kamailio", "-v")},
+		{"SIPp", strings.TrimSpace(cmdOut("", "sh", "-c", "sipp -v 2>&1 | grep -m1 SIPp"))},
+		{"date", time.Now().UTC().Format("2006-01-02 15:04 UTC")},
+	}
+}
+
+func f1(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func f0(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func writeResults(c *config, sw []*sweepRow, raw []*rawRow, ceil []*ceilRow, prs []*parserRow) error {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("# sipfront benchmark results\n\n")
+	w("Produced by `%s` (bench/run → bench/harness) on loopback. Every number below comes from the CSV files next to the plots in `results/`; `bench/run -report-only` rebuilds this page from them.\n\n", c.command)
+	w("| machine | |\n|---|---|\n")
+	for _, kv := range machine(c) {
+		w("| %s | %s |\n", kv[0], kv[1])
+	}
+	w("\nSweep settings: rates %v calls/s, %v of load per point, hold %v, %d run(s) per point, Kamailio children=%d, dispatcher probing every %d s; 2 sipbench uas back ends (one process); subjects with their default workers (sipfront: one per core; relay: 2; Kamailio: %d UDP children). Load generators and back ends share the 2 cores with the subject, as on the reference machine.\n\n",
+		c.rates, c.duration, c.hold, c.repeats, c.children, c.dsPing, c.children)
+
+	// headline: per subject/load, highest rate < 1 % failed, CPU per call there
+	w("## Summary\n\n")
+	w("CPU per call = utime+stime of the subject's whole process tree from load start to end ÷ completed calls (7 messages each through the subject). Messages/s per core = 7 × completed calls ÷ subject CPU-seconds.\n\n")
+	w("| subject | load | highest rate with < 1 %% failed (calls/s) | CPU µs/call there | msgs/s per core there | CPU µs/call, median over rates < 1 %% failed |\n|---|---|---|---|---|---|\n")
+	ss := group(sw, nil)
+	best := map[string]*sweepRow{}
+	for _, s := range ss {
+		var top *sweepRow
+		var cpu []float64
+		for _, r := range s.rows {
+			if r.FailedPct < 1 {
+				top = r
+				cpu = append(cpu, r.UsPerCall)
+			}
+		}
+		if top == nil {
+			w("| %s | %s | none | – | – | – |\n", s.rows[0].Subject, s.rows[0].Load)
+			continue
+		}
+		best[s.name] = top
+		w("| %s | %s | %d (completed %.0f/s) | %s | %s | %s |\n", top.Subject, top.Load, top.Rate, top.CompletedCPS, f1(top.UsPerCall), f0(top.MsgsPerCoreS), f1(quantile(cpu, 0.5)))
+	}
+	w("\n")
+
+	// ratios at equal rates
+	w("### Ratios (same run, same rate, both < 1 %% failed)\n\n")
+	w("| load | rate | Kamailio µs/call ÷ sipfront µs/call | sipfront µs/call ÷ relay µs/call |\n|---|---|---|---|\n")
+	idx := map[string]*sweepRow{}
+	for _, s := range ss {
+		for _, r := range s.rows {
+			idx[fmt.Sprintf("%s/%s/%d", r.Subject, r.Load, r.Rate)] = r
+		}
+	}
+	for _, load := range c.loads {
+		for _, rate := range c.rates {
+			sf := idx[fmt.Sprintf("sipfront/%s/%d", load, rate)]
+			if sf == nil || sf.FailedPct >= 1 || sf.UsPerCall <= 0 {
+				continue
+			}
+			kr, rr := "–", "–"
+			if k := idx[fmt.Sprintf("kamailio/%s/%d", load, rate)]; k != nil && k.FailedPct < 1 {
+				kr = fmt.Sprintf("%.2f×", k.UsPerCall/sf.UsPerCall)
+			}
+			if r := idx[fmt.Sprintf("relay/%s/%d", load, rate)]; r != nil && r.FailedPct < 1 && r.UsPerCall > 0 {
+				rr = fmt.Sprintf("%.2f×", sf.UsPerCall/r.UsPerCall)
+			}
+			w("| %s | %d | %s | %s |\n", load, rate, kr, rr)
+		}
+	}
+	w("\n")
+
+	w("## Plots\n\n![throughput](results/throughput.png)\n\n![CPU per call](results/cpu_per_call.png)\n\n![latency](results/latency.png)\n\n")
+	if len(raw) > 0 {
+		w("![raw forwarding](results/raw.png)\n\n")
+	}
+
+	w("## Sweep (results/sweep.csv)\n\n")
+	w("Latency is INVITE → 200 as the load generator saw it (SIPp measures in whole milliseconds). \"Other work\" is the host's busy CPU time during the load not used by the subject, the load generator or the back ends (other programs on the machine): high values mean a noisy measurement.\n\n")
+	w("| subject | load | offered/s | completed/s | failed %% | CPU µs/call | msgs/s/core | subject CPU %% of a core | load CPU s | UAS CPU s | other work %% of a core | p50 ms | p90 ms | p99 ms | retrans |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range sw {
+		w("| %s | %s | %d | %.0f | %.2f | %s | %s | %.0f | %.2f | %.2f | %.0f | %s | %s | %s | %d |\n", r.Subject, r.Load, r.Rate, r.CompletedCPS, r.FailedPct,
+			f1(r.UsPerCall), f0(r.MsgsPerCoreS), r.SubjectCPUPct, r.LoadCPU, r.UASCPU, r.OtherCPUPct, fmt.Sprintf("%.2f", r.P50), fmt.Sprintf("%.2f", r.P90), fmt.Sprintf("%.2f", r.P99), r.Retrans)
+	}
+	w("\n")
+
+	if len(raw) > 0 {
+		w("## Raw forwarding without call state (results/raw.csv)\n\n")
+		w("sipbench uac sends OPTIONS (`-flows options=1`) through the subject to one sipbench uas, which answers 200: two messages through the subject per transaction, nothing to remember. The subject runs one worker pinned to CPU 1 (`taskset -c 1`; sipfront `-workers 1`, relay `-workers 1`), the load and the back end are pinned to CPU 0. Messages/s per core = messages forwarded ÷ subject CPU-seconds.\n\n")
+		w("| offered tx/s | subject | completed | failed %% | subject CPU %% | msgs/s per core | sipfront ÷ relay |\n|---|---|---|---|---|---|---|\n")
+		for _, r := range raw {
+			ratio := ""
+			if r.Subject == "sipfront" {
+				for _, o := range raw {
+					if o.Subject == "relay" && o.Rate == r.Rate && o.MsgsPerCoreS > 0 {
+						ratio = fmt.Sprintf("%.2f", r.MsgsPerCoreS/o.MsgsPerCoreS)
+					}
+				}
+			}
+			w("| %d | %s | %d | %.2f | %.0f | %.0f | %s |\n", r.Rate, r.Subject, r.Completed, r.FailedPct, r.SubjectCPUPct, r.MsgsPerCoreS, ratio)
+		}
+		w("\n")
+	}
+
+	if len(ceil) > 0 {
+		w("## sipbench's own ceiling (results/ceiling.csv)\n\n")
+		w("sipbench uac (pinned to CPU 0) straight against sipbench uas (CPU 1), calls with hold %v. Messages per core = messages the UAC sent and received ÷ the process's CPU-seconds (the UAS handles the same messages).\n\n", c.hold)
+		w("| offered calls/s | completed/s | failed %% | uac CPU %% | uac msgs/s per core | uas CPU %% | uas msgs/s per core |\n|---|---|---|---|---|---|---|\n")
+		for _, r := range ceil {
+			w("| %d | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f |\n", r.Rate, r.CompletedCPS, r.FailedPct, r.UACCPUPct, r.UACMsgsCoreS, r.UASCPUPct, r.UASMsgsCoreS)
+		}
+		w("\n")
+	}
+
+	if len(prs) > 0 {
+		w("## Parser: sipfront vs sipgo (results/parser.csv, results/parser.txt)\n\n")
+		w("`go test -bench . -benchmem ./parsercmp` in the bench module: the same messages (parser/testdata/messages) in one run. `sipfront` = `parser.Parse`; `+check` adds `m.Check` (Via, From, To, CSeq, Max-Forwards, Request-URI, Contact parsed and validated), closer to sipgo, which parses every header into structs.\n\n")
+		w("| message | sipfront ns/op | allocs | sipfront+check ns/op | allocs | sipgo ns/op | allocs | sipgo ÷ sipfront | sipgo ÷ (sipfront+check) |\n|---|---|---|---|---|---|---|---|---|\n")
+		get := func(msg, p string) *parserRow {
+			for _, r := range prs {
+				if r.Message == msg && r.Parser == p {
+					return r
+				}
+			}
+			return nil
+		}
+		var msgs []string
+		for _, r := range prs {
+			if r.Parser == "sipgo" {
+				msgs = append(msgs, r.Message)
+			}
+		}
+		for _, m := range msgs {
+			a, ck, g := get(m, "sipfront"), get(m, "sipfront+check"), get(m, "sipgo")
+			if a == nil || ck == nil || g == nil {
+				continue
+			}
+			w("| %s | %.0f | %d | %.0f | %d | %.0f | %d | %.1f× | %.1f× |\n", m, a.NsOp, a.AllocsOp, ck.NsOp, ck.AllocsOp, g.NsOp, g.AllocsOp, g.NsOp/a.NsOp, g.NsOp/ck.NsOp)
+		}
+		w("\n")
+	}
+	w("## Reproduce\n\n```sh\nmake bench                       # micro-benchmarks, then bench/run (this page)\nbench/run                        # the harness alone\nRATES=2000,4000 DURATION=10s REPEATS=3 bench/run   # longer runs\nbench/run -report-only           # rebuild plots and this page from results/*.csv\n```\n\nKnobs (environment or flags, `bench/run -h`): RATES, DURATION, HOLD, REPEATS, SUBJECTS, LOADS, CHILDREN, DS_PING_INTERVAL, RAW_RATES, RAW_DURATION, CEILING_RATES, CEILING_DURATION, PARSER=0, INSTALL=0.\n")
+	return os.WriteFile(filepath.Join(c.bench, "RESULTS.md"), []byte(b.String()), 0o644)
+}
