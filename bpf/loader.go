@@ -63,11 +63,10 @@ func loadXDP(cfg Config) (*XDP, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; a no-op
-	// after.
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, &UnsupportedError{Op: "raise RLIMIT_MEMLOCK", Err: err}
-	}
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. Without
+	// privileges this fails, and so will the load; the load's error is the
+	// one worth reporting.
+	memlockErr := rlimit.RemoveMemlock()
 	spec, err := loadFilter()
 	if err != nil {
 		return nil, fmt.Errorf("bpf: embedded program: %w", err)
@@ -79,6 +78,9 @@ func loadXDP(cfg Config) (*XDP, error) {
 	// failure here is the host's: too old, no CAP_BPF, a verifier that
 	// disagrees. All of those mean "fall back".
 	if err := spec.LoadAndAssign(&x.objs, nil); err != nil {
+		if memlockErr != nil {
+			err = fmt.Errorf("%w (raising RLIMIT_MEMLOCK failed too: %v)", err, memlockErr)
+		}
 		return nil, &UnsupportedError{Op: "load XDP program", Err: err}
 	}
 	if err := x.writeConfig(); err != nil {

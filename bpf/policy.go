@@ -215,7 +215,7 @@ func (r *rules) portListed(p uint16) bool { return r.ports[p>>6]&(1<<(p&63)) != 
 // longer turned into the IPv4 prefix it names: sources are compared the same
 // way (see normAddr).
 func normPrefix(p netip.Prefix) (netip.Prefix, error) {
-	if !p.IsValid() || p.Addr().Zone() != "" {
+	if !p.IsValid() { // netip.Prefix cannot hold a zone
 		return netip.Prefix{}, fmt.Errorf("%w: %q", ErrBadPrefix, p.String())
 	}
 	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
