@@ -96,7 +96,8 @@ func TestUACCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(strings.SplitN(<-uasDone, "\n}", 2)[0]+"\n}"), &u); err != nil {
 		t.Fatalf("uas summary: %v", err)
 	}
-	if u.Requests["INVITE"] != 100 || u.Counters["acked"] != 100 || u.Requests["BYE"] != 100 {
+	// retransmissions may add requests on a busy machine; transactions may not
+	if u.Counters["invites"] != 100 || u.Counters["acked"] != 100 || u.Requests["BYE"] < 100 || u.Requests["OPTIONS"] < 50 {
 		t.Errorf("uas counters: %+v", u)
 	}
 }
@@ -129,9 +130,11 @@ func TestRelay(t *testing.T) {
 		t.Errorf("flows: %d", len(r.flows))
 	}
 	r.mu.Unlock()
-	// requests: 400 calls × (INVITE, ACK, BYE) + 100 others; answers:
-	// 400 × (100, 180, 200, 200 to BYE) + 100
-	if r.fwd.Load() != 1300 || r.back.Load() != 1700 || r.dropped.Load() != 0 {
+	// every datagram the UAC sent reached a back end, every answer came back:
+	// 400 calls × (INVITE, ACK, BYE) + 100 others, and 400 × (100, 180, 200,
+	// 200 to BYE) + 100 answers, plus retransmissions on a busy machine
+	if r.fwd.Load() != uint64(res.Messages["sent"]) || r.back.Load() != uint64(res.Messages["received"]) ||
+		r.fwd.Load() < 1300 || r.back.Load() < 1700 || r.dropped.Load() != 0 {
 		t.Errorf("forwarded %d returned %d dropped %d", r.fwd.Load(), r.back.Load(), r.dropped.Load())
 	}
 	cancel()

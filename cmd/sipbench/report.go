@@ -50,12 +50,11 @@ func newUACResult(cfg *uacConfig, ws []*uacWorker, elapsed time.Duration) *uacRe
 			h[i].Merge(&w.hist[i])
 		}
 	}
-	sending := cfg.Duration
-	if est := time.Duration(float64(cfg.Count) / cfg.Rate * float64(time.Second)); est < sending {
-		sending = est
-	}
-	if sending > elapsed {
-		sending = elapsed
+	// the time over which attempts were really placed: a UAC that falls
+	// behind its schedule shows a lower offered rate, not the one asked for
+	var sending time.Duration
+	for _, w := range ws {
+		sending = max(sending, w.sendEnd)
 	}
 	r := &uacResult{
 		Mode:       "uac",

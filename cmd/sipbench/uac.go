@@ -178,7 +178,8 @@ type uacWorker struct {
 	c    uacCounters
 	hist [latCount]Hist
 
-	stopSending atomic.Bool // set on SIGINT: place no more attempts, drain
+	stopSending atomic.Bool   // set on SIGINT: place no more attempts, drain
+	sendEnd     time.Duration // when the worker stopped placing attempts (after run)
 
 	mu     sync.Mutex // guards snap
 	snapC  uacCounters
@@ -363,7 +364,7 @@ func (w *uacWorker) fire(slot int32) {
 		// intervals count from when each retransmission was due, so a
 		// late wake-up does not stretch the schedule
 		c.rto *= 2
-		c.due += c.rto
+		c.due = nextDue(c.due, c.rto, now)
 		w.wheel.Schedule(slot, min(c.due, c.deadline))
 	case stProceeding:
 		w.c.Timeout++
@@ -394,9 +395,20 @@ func (w *uacWorker) fire(slot int32) {
 		} else {
 			c.rto = min(2*c.rto, w.cfg.T2)
 		}
-		c.due += c.rto
+		c.due = nextDue(c.due, c.rto, now)
 		w.wheel.Schedule(slot, min(c.due, c.deadline))
 	}
+}
+
+// nextDue is when the next retransmission is due: one interval after the
+// previous one was due, so late wake-ups do not stretch the schedule, unless
+// that is already past (a stall), when it restarts from now rather than
+// sending a burst of overdue copies.
+func nextDue(prev, rto, now time.Duration) time.Duration {
+	if d := prev + rto; d > now {
+		return d
+	}
+	return now + rto
 }
 
 func flowMethod(f uint8) string {
@@ -590,7 +602,7 @@ func (w *uacWorker) run(start time.Time, count int64, rate float64) error {
 	w.start = start
 	cfg := w.cfg
 	var placed int64
-	var sendEnd time.Duration // when the last attempt was placed
+	var sendEnd time.Duration // when the last attempt was placed (or sending stopped)
 	sending := count != 0
 	lastPub := time.Duration(0)
 	fire := w.fire
@@ -651,6 +663,7 @@ func (w *uacWorker) run(start time.Time, count int64, rate float64) error {
 			w.finish(int32(i), false)
 		}
 	}
+	w.sendEnd = sendEnd
 	w.publish(w.now())
 	return nil
 }
