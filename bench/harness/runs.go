@@ -105,7 +105,7 @@ func startSubject(c *config, e *runEnv, subject string, workers, cpu int) (*proc
 	switch subject {
 	case "sipfront":
 		argv = []string{filepath.Join(c.bin, "sipfront"), "-listen", "udp:" + e.listen.String(), "-dispatcher-list", e.list,
-			"-cookie-key", "bench", "-log-level", "warn"}
+			"-cookie-key", "bench", "-log-level", "warn", "-rpc", "off"}
 		if workers > 0 {
 			argv = append(argv, "-workers", strconv.Itoa(workers))
 		}

@@ -26,20 +26,6 @@ func TestWheelAllocs(t *testing.T) {
 	}
 }
 
-func testUACWorker(t testing.TB) *uacWorker {
-	t.Helper()
-	w8, _ := parseFlows("call")
-	cfg := &uacConfig{Target: netip.MustParseAddrPort("127.0.0.1:9"), Local: netip.MustParseAddr("127.0.0.1"), Workers: 1,
-		Rate: 1, Hold: time.Second, T1: time.Second, T2: 4 * time.Second, Weights: w8, Service: "1000", MaxOpen: 4, Batch: 8, RunID: 3}
-	w, err := newUACWorker(cfg, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.conn.Close() })
-	w.start = time.Now()
-	return w
-}
-
 // The UAC's steady state, per call: the INVITE written, its 200 parsed and
 // the dialog learnt, the ACK and the BYE written, the BYE's 200 parsed.
 func TestUACCallAllocs(t *testing.T) {

@@ -62,3 +62,17 @@ func BenchmarkUASCall(b *testing.B) {
 		w.nout = 0
 	}
 }
+
+func testUACWorker(t testing.TB) *uacWorker {
+	t.Helper()
+	w8, _ := parseFlows("call")
+	cfg := &uacConfig{Target: netip.MustParseAddrPort("127.0.0.1:9"), Local: netip.MustParseAddr("127.0.0.1"), Workers: 1,
+		Rate: 1, Hold: time.Second, T1: time.Second, T2: 4 * time.Second, Weights: w8, Service: "1000", MaxOpen: 4, Batch: 8, RunID: 3}
+	w, err := newUACWorker(cfg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.conn.Close() })
+	w.start = time.Now()
+	return w
+}

@@ -59,7 +59,7 @@ func startSipfront(t *testing.T, bin, list string) netip.AddrPort {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd = exec.Command(bin, "-listen", "udp:"+addr.String(), "-dispatcher-list", list, "-cookie-key", "smoke", "-log-level", "warn")
+		cmd = exec.Command(bin, "-listen", "udp:"+addr.String(), "-dispatcher-list", list, "-cookie-key", "smoke", "-log-level", "warn", "-rpc", "off")
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
