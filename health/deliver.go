@@ -9,8 +9,9 @@ import (
 )
 
 // The methods in this file run on the engine's workers, per message. They
-// do atomic loads, store only when a value changes, and take no lock,
-// allocate nothing and never block: the prober goroutine does the rest.
+// do atomic loads, store only when a value changes, allocate nothing and
+// never block; they wake the prober goroutine, which does the rest, only
+// when a flag goes up (a non-blocking send on a one-slot channel).
 
 // Deliver takes a response whose top Via branch starts with BranchPrefix
 // (see IsProbeBranch). m is read during the call only. Provisional replies

@@ -67,12 +67,13 @@
 //
 // # What it never does
 //
-// It never parses a message on its own goroutine (the engine parses; Deliver
-// reads the parsed message), never routes, never sends anything but OPTIONS,
-// and never locks, allocates, blocks or calls through an interface in
-// Deliver and the Note methods, which run per message on the engine's
-// workers. A reply is matched by a 64-bit random nonce in its branch, so
-// replies cannot be forged by anyone who has not seen the probe.
+// It never routes, never sends anything but OPTIONS, and never allocates,
+// blocks or calls through an interface in Deliver and the Note methods,
+// which run on the engine's workers: they do atomic loads, store only when a
+// value changes, and wake the prober (a non-blocking send on a channel of
+// one) only for a probe reply or when a passive flag goes up, never per
+// data message. A reply is matched by a 64-bit random nonce in its branch,
+// so replies cannot be forged by anyone who has not seen the probe.
 //
 // # Who owns memory
 //

@@ -364,7 +364,7 @@ func (p *Prober) service(pr *peer, now time.Duration, on, sweep bool) {
 		code, rtt, ra := int(pr.code.Load()), time.Duration(pr.rtt.Load()), time.Duration(pr.retry.Load())
 		pr.nonce = 0
 		pr.inflight.Store(idle)
-		p.replied(pr, now, code, rtt, ra)
+		p.replied(pr, now, on, code, rtt, ra)
 	}
 	// ICMP unreachable: fails the probe in flight, else (when nothing
 	// stronger is known) makes the destination suspect and probes it.
@@ -435,7 +435,7 @@ func (p *Prober) send(pr *peer, now time.Duration) {
 }
 
 // replied handles a final reply to a probe.
-func (p *Prober) replied(pr *peer, now time.Duration, code int, rtt, retryAfter time.Duration) {
+func (p *Prober) replied(pr *peer, now time.Duration, on bool, code int, rtt, retryAfter time.Duration) {
 	ewma, mx := pr.lat.add(int64(rtt))
 	for _, m := range pr.members {
 		m.d.RT.LatencyEWMA.Store(ewma)
@@ -445,7 +445,7 @@ func (p *Prober) replied(pr *peer, now time.Duration, code int, rtt, retryAfter 
 	case code == 503 && retryAfter > 0:
 		probesRejected.Inc()
 		pr.fails = 0
-		p.hold(pr, now, true, retryAfter, "probe reply 503 Retry-After ")
+		p.hold(pr, now, on, retryAfter, "probe reply 503 Retry-After ")
 	case code >= 200 && code <= 299 || p.accept[code/64]&(1<<(code%64)) != 0:
 		probesOK.Inc()
 		pr.fails = 0
@@ -619,11 +619,16 @@ func (p *Prober) sweepSilence(pr *peer, now time.Duration, on bool) {
 		pr.silentSince, pr.answers = 0, true
 		return
 	}
+	if !on || pr.holdUntil != 0 || !p.hasUp(pr) {
+		// Out, held or not probed: traffic to it proves nothing now, and
+		// the clock must not carry over to when it is back.
+		pr.silentSince = 0
+		return
+	}
 	if sent && pr.silentSince == 0 {
 		pr.silentSince = now
 	}
-	if pr.silentSince == 0 || now-pr.silentSince < p.cfg.Timeout || !pr.answers ||
-		!on || pr.holdUntil != 0 || !p.hasUp(pr) {
+	if pr.silentSince == 0 || now-pr.silentSince < p.cfg.Timeout || !pr.answers {
 		return
 	}
 	silent := now - pr.silentSince

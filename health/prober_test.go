@@ -856,3 +856,33 @@ func TestStartStop(t *testing.T) {
 	q, _ := New(d, snd, Config{}, nil)
 	q.Stop() // never started: returns
 }
+
+// The bound the package promises, on a fake clock: with the defaults
+// (Timeout = Interval/2, FailThreshold 2, jitter on), a destination that
+// dies at any moment is inactive within two intervals.
+func TestDeadWithinTwoIntervals(t *testing.T) {
+	const step = ms
+	worst := time.Duration(0)
+	for kill := 3 * sec; kill < 4*sec; kill += 37 * ms {
+		r := newRig(t, Config{Interval: sec}, "1 "+a)
+		d := r.dest(1, a)
+		now := time.Duration(0)
+		for ; d.State()&dispatcher.Inactive == 0; now += step {
+			if now > kill+5*sec {
+				t.Fatalf("killed at %v: still %s at %v", kill, state(d), now)
+			}
+			r.at(now)
+			for _, s := range r.snd.take() {
+				if now < kill {
+					r.answer(s, 200)
+				}
+			}
+		}
+		took := now - step - kill
+		worst = max(worst, took)
+		if took > 2*sec+step {
+			t.Errorf("killed at %v: inactive after %v", kill, took)
+		}
+	}
+	t.Logf("worst time to inactive: %v (bound 2s)", worst)
+}
