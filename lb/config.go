@@ -1,33 +1,32 @@
 package lb
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/sipfront/sipfront/dispatcher"
 )
 
 // Listen is one address sipfront receives SIP on.
 type Listen struct {
-	Transport string // "udp" (tcp and tls come with the transport issue)
+	Transport string // "udp", "tcp" or "tls"
 	Addr      netip.AddrPort
 }
 
 func (l Listen) String() string { return l.Transport + ":" + l.Addr.String() }
 
-// ParseListen reads "udp:127.0.0.1:5060", "udp:[::1]:5060" or "udp:0.0.0.0:5060".
-// A missing transport means udp; a missing port means 5060.
+// ParseListen reads "udp:127.0.0.1:5060", "tcp:[::1]:5060", "tls:0.0.0.0:5061".
+// A missing transport means udp; a missing port means 5060 (5061 for tls).
 func ParseListen(s string) (Listen, error) {
 	tr, addr, ok := strings.Cut(s, ":")
 	if !ok || (tr != "udp" && tr != "tcp" && tr != "tls") {
 		tr, addr = "udp", s
-	}
-	if tr != "udp" {
-		return Listen{}, fmt.Errorf("listen %q: transport %s is not supported yet (udp only)", s, tr)
 	}
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
@@ -35,7 +34,11 @@ func ParseListen(s string) (Listen, error) {
 		if err2 != nil {
 			return Listen{}, fmt.Errorf("listen %q: want TRANSPORT:IP:PORT (IPv6 in brackets): %v", s, err)
 		}
-		ap = netip.AddrPortFrom(ip, 5060)
+		port := uint16(5060)
+		if tr == "tls" {
+			port = 5061
+		}
+		ap = netip.AddrPortFrom(ip, port)
 	}
 	return Listen{Transport: tr, Addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}, nil
 }
@@ -73,6 +76,55 @@ type Config struct {
 	Logger *slog.Logger
 	// Resolve looks up destination host names at load (nil: IP literals only).
 	Resolve func(host string) ([]netip.Addr, error)
+
+	// Stream transports (TCP and TLS).
+	Streams StreamConfig
+}
+
+// StreamConfig holds the TCP/TLS settings and the limits that protect the
+// process from connection floods and slow senders.
+type StreamConfig struct {
+	// TLSCert and TLSKey are PEM files for the TLS listeners; they are read
+	// again on SIGHUP (Engine.ReloadTLS). TLS, when set, is used instead
+	// (tests, the demo's in-memory certificate).
+	TLSCert, TLSKey string
+	TLS             *tls.Config
+	// TLSClientCA, when set, asks TLS clients for a certificate signed by
+	// these CAs; TLSRequireClientCert refuses clients without one.
+	TLSClientCA          string
+	TLSRequireClientCert bool
+	// TLSBackendCA verifies back ends reached over TLS (default: the system
+	// roots); TLSBackendInsecure skips that verification.
+	TLSBackendCA       string
+	TLSBackendInsecure bool
+
+	MaxConns         int           // in total (default 10000)
+	MaxConnsPerIP    int           // per remote address (default 200)
+	IdleTimeout      time.Duration // a connection with no traffic is closed (default 300 s)
+	HandshakeTimeout time.Duration // TLS handshake (default 5 s)
+	MessageTimeout   time.Duration // a message started must be complete within this (default 10 s)
+	DialTimeout      time.Duration // connecting to a back end (default 2 s)
+	WriteTimeout     time.Duration // one write to a connection (default 2 s)
+}
+
+func (s StreamConfig) withDefaults() StreamConfig {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if s.MaxConns <= 0 {
+		s.MaxConns = 10000
+	}
+	if s.MaxConnsPerIP <= 0 {
+		s.MaxConnsPerIP = 200
+	}
+	def(&s.IdleTimeout, 300*time.Second)
+	def(&s.HandshakeTimeout, 5*time.Second)
+	def(&s.MessageTimeout, 10*time.Second)
+	def(&s.DialTimeout, 2*time.Second)
+	def(&s.WriteTimeout, 2*time.Second)
+	return s
 }
 
 // withDefaults returns c with zero fields filled in.
@@ -89,6 +141,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Streams = c.Streams.withDefaults()
 	return c
 }
 
@@ -99,8 +152,14 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("no listen address (-listen udp:IP:PORT)"))
 	}
 	for _, l := range c.Listen {
-		if l.Transport != "udp" {
-			errs = append(errs, fmt.Errorf("listen %s: only udp is supported", l))
+		switch l.Transport {
+		case "udp", "tcp":
+		case "tls":
+			if c.Streams.TLS == nil && (c.Streams.TLSCert == "" || c.Streams.TLSKey == "") {
+				errs = append(errs, fmt.Errorf("listen %s: a TLS listener needs -tls-cert and -tls-key", l))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("listen %s: unknown transport", l))
 		}
 		if !l.Addr.Addr().IsValid() {
 			errs = append(errs, fmt.Errorf("listen %s: invalid address", l))

@@ -25,8 +25,11 @@ type Engine struct {
 	disp    *dispatcher.Dispatcher
 	key     sipKey
 	self    selfAddrs
+	idents  [trMax][]*ident // our listeners per transport, in -listen order
+	hasUDP  bool
 	workers []*udpWorker
-	stats   []*workerStats
+	streams *streamSet
+	stats   []*workerStats // one per UDP worker, plus one shared by stream connections
 	started time.Time
 
 	closeOnce sync.Once
@@ -58,13 +61,19 @@ func New(cfg Config) (*Engine, error) {
 		e.log.Warn("no cookie key configured: a random one is used, so dialogs do not survive a restart and copies cannot share them (set -cookie-key)")
 	}
 	e.key = newKey(cfg.CookieKey)
-	if err := e.openUDP(); err != nil {
+	e.streams = newStreamSet(e)
+	if err := e.open(); err != nil {
 		e.close()
 		return nil, err
 	}
 	var bound []netip.AddrPort
-	for _, w := range e.workers {
-		bound = append(bound, w.conn.LocalAddr())
+	for tr := range e.idents {
+		for _, id := range e.idents[tr] {
+			bound = append(bound, id.addr)
+			if cfg.Advertise.IsValid() {
+				bound = append(bound, netip.AddrPortFrom(cfg.Advertise.Addr(), id.addr.Port()))
+			}
+		}
 	}
 	if e.self, err = newSelf(bound, cfg.Advertise); err != nil {
 		e.close()
@@ -73,41 +82,99 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// openUDP opens Workers SO_REUSEPORT sockets per UDP listen address. With
-// port 0 the first socket picks the port and the others bind the same one.
-func (e *Engine) openUDP() error {
+// open binds every listen address: Workers SO_REUSEPORT sockets per UDP
+// address, Workers SO_REUSEPORT listeners per TCP/TLS address. With port 0
+// the first socket picks the port and the others bind the same one.
+func (e *Engine) open() error {
 	for _, l := range e.cfg.Listen {
-		addr := l.Addr
-		for i := 0; i < e.cfg.Workers; i++ {
-			c, err := sock.ListenUDP("udp", addr, sock.Options{
-				ReusePort: true,
-				RecvBuf:   8 << 20,
-				SendBuf:   8 << 20,
-				PktInfo:   addr.Addr().IsUnspecified(),
-			})
-			if err != nil {
-				return fmt.Errorf("listen %s: %w", l, err)
-			}
-			addr = netip.AddrPortFrom(addr.Addr(), c.LocalAddr().Port())
-			st := new(workerStats)
-			e.stats = append(e.stats, st)
-			e.workers = append(e.workers, newUDPWorker(e, c, st, addr))
+		var id *ident
+		var err error
+		switch l.Transport {
+		case "udp":
+			id, err = e.openUDP(l)
+			e.hasUDP = true
+		case "tcp":
+			id, err = e.streams.listen(trTCP, l.Addr)
+		case "tls":
+			id, err = e.streams.listen(trTLS, l.Addr)
 		}
-		e.log.Info("listening", "addr", "udp:"+addr.String(), "workers", e.cfg.Workers)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", l, err)
+		}
+		switch {
+		case e.cfg.Advertise.IsValid():
+			// The advertised address, with the advertised port for UDP and
+			// the listener's own port for TCP and TLS.
+			port := id.addr.Port()
+			if id.tr == trUDP {
+				port = e.cfg.Advertise.Port()
+			}
+			id.fixed = []byte(netip.AddrPortFrom(e.cfg.Advertise.Addr(), port).String())
+		case !id.addr.Addr().IsUnspecified():
+			id.fixed = []byte(id.addr.String())
+		}
+		e.idents[id.tr] = append(e.idents[id.tr], id)
+		e.log.Info("listening", "addr", l.Transport+":"+id.addr.String(), "workers", e.cfg.Workers)
 	}
+	e.stats = append(e.stats, e.streams.st)
 	return nil
 }
 
-// Addrs returns the bound listen addresses (one per listen, with the port
+func (e *Engine) openUDP(l Listen) (*ident, error) {
+	id := &ident{tr: trUDP, addr: l.Addr}
+	for i := 0; i < e.cfg.Workers; i++ {
+		c, err := sock.ListenUDP("udp", id.addr, sock.Options{
+			ReusePort: true,
+			RecvBuf:   8 << 20,
+			SendBuf:   8 << 20,
+			PktInfo:   id.addr.Addr().IsUnspecified(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		id.addr = netip.AddrPortFrom(id.addr.Addr(), c.LocalAddr().Port())
+		if id.udp == nil {
+			id.udp = c
+		}
+		st := new(workerStats)
+		e.stats = append(e.stats, st)
+		e.workers = append(e.workers, newUDPWorker(e, c, st, id))
+	}
+	return id, nil
+}
+
+// identFor picks the listener our Via names when a message that came from o
+// leaves over tr: o's own listener when the transport stays, else the first
+// listener of tr of the same address family, else any of tr, else o's (a
+// response over a connection needs no listener of its own).
+func (e *Engine) identFor(tr transport, o *origin) *ident {
+	if o.id != nil && o.id.tr == tr {
+		return o.id
+	}
+	ids := e.idents[tr]
+	v4 := o.local.Unmap().Is4()
+	for _, id := range ids {
+		if a := id.addr.Addr().Unmap(); a.Is4() == v4 || a.IsUnspecified() {
+			return id
+		}
+	}
+	if len(ids) > 0 {
+		return ids[0]
+	}
+	return o.id
+}
+
+// Addrs returns the bound listen addresses, in -listen order (with the port
 // the kernel chose for port 0).
 func (e *Engine) Addrs() []netip.AddrPort {
 	var out []netip.AddrPort
-	seen := map[netip.AddrPort]bool{}
-	for _, w := range e.workers {
-		a := w.conn.LocalAddr()
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
+	for _, l := range e.cfg.Listen {
+		tr := map[string]transport{"udp": trUDP, "tcp": trTCP, "tls": trTLS}[l.Transport]
+		for _, id := range e.idents[tr] {
+			if id.addr.Addr() == l.Addr.Addr() && (l.Addr.Port() == 0 || id.addr.Port() == l.Addr.Port()) {
+				out = append(out, id.addr)
+				break
+			}
 		}
 	}
 	return out
@@ -134,10 +201,14 @@ func (e *Engine) Reload() (dispatcher.Diff, []dispatcher.Warning, error) {
 	return diff, warns, nil
 }
 
+// ReloadTLS re-reads the TLS certificate and key (SIGHUP); on error the
+// running certificate stays.
+func (e *Engine) ReloadTLS() error { return e.streams.reloadCert() }
+
 // Run serves until ctx is done, then closes the sockets and returns once
 // every worker has stopped. The error is the first worker failure, if any.
 func (e *Engine) Run(ctx context.Context) error {
-	errc := make(chan error, len(e.workers))
+	errc := make(chan error, len(e.workers)+1)
 	var wg sync.WaitGroup
 	for _, w := range e.workers {
 		wg.Add(1)
@@ -148,6 +219,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	e.streams.serve(&wg)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -155,6 +227,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.close()
 	wg.Wait()
+	e.streams.wait()
 	return err
 }
 
@@ -163,6 +236,7 @@ func (e *Engine) close() {
 		for _, w := range e.workers {
 			_ = w.conn.Close()
 		}
+		e.streams.close()
 	})
 }
 
@@ -170,36 +244,63 @@ func (e *Engine) close() {
 // series in Prometheus text format.
 func (e *Engine) WritePrometheus(w io.Writer) {
 	writeStats(w, e.stats)
+	e.streams.writePrometheus(w)
 	e.disp.WritePrometheus(w)
+}
+
+// send delivers one outgoing message from a goroutine that is not a UDP
+// worker's batch (stream readers, and UDP workers for targets their own
+// socket cannot serve).
+func (e *Engine) send(b []byte, t target, st *workerStats) {
+	if isStream(t.tr) {
+		e.streams.send(b, t, st)
+		return
+	}
+	from := t.from
+	if from == nil || from.udp == nil {
+		if ids := e.idents[trUDP]; len(ids) > 0 {
+			from = ids[0]
+		} else {
+			st.sendErrors.Add(1)
+			return
+		}
+	}
+	var local netip.Addr
+	if !from.addr.Addr().IsUnspecified() {
+		local = from.addr.Addr()
+	}
+	if err := from.udp.WriteTo(b, t.addr, local); err != nil {
+		st.sendErrors.Add(1)
+	}
 }
 
 // udpWorker owns one socket, its batches and its processor.
 type udpWorker struct {
+	e    *Engine
 	conn *sock.Conn
+	id   *ident
 	rb   *sock.Batch
 	sb   *sock.Batch
 	p    proc
+	o    origin
 	wild bool
 }
 
-// sendSlot is the room of one send slot: the largest datagram plus what a
+// sendSlot is the room of one UDP send slot: the largest datagram plus what a
 // rewrite adds.
 const sendSlot = maxUDPPayload + parser.EditorScratch
 
-func newUDPWorker(e *Engine, c *sock.Conn, st *workerStats, addr netip.AddrPort) *udpWorker {
+func newUDPWorker(e *Engine, c *sock.Conn, st *workerStats, id *ident) *udpWorker {
 	w := &udpWorker{
+		e:    e,
 		conn: c,
+		id:   id,
 		rb:   sock.NewBatch(e.cfg.Batch, 65536),
 		sb:   sock.NewBatch(e.cfg.Batch, sendSlot),
-		wild: addr.Addr().IsUnspecified(),
+		wild: id.addr.Addr().IsUnspecified(),
 	}
-	w.p.e, w.p.st, w.p.port = e, st, addr.Port()
-	switch {
-	case e.cfg.Advertise.IsValid():
-		w.p.fixed = []byte(e.cfg.Advertise.String())
-	case !w.wild:
-		w.p.fixed = []byte(addr.String())
-	}
+	w.p.e, w.p.st = e, st
+	w.o = origin{tr: trUDP, id: id, local: id.addr.Addr()}
 	return w
 }
 
@@ -221,13 +322,23 @@ func (w *udpWorker) run() error {
 				w.p.st.drops[dropTruncated].Add(1)
 				continue
 			}
+			w.o.src = in.Addr
+			if w.wild {
+				w.o.local = in.Local
+			}
 			out := &w.sb.Msgs[k]
-			res, dst := w.p.handle(in.Buf[:in.N], in.Addr, in.Local, out.Buf[:0:cap(out.Buf)])
+			res, t := w.p.handle(in.Buf[:in.N], &w.o, out.Buf[:0:cap(out.Buf)])
 			if len(res) == 0 {
 				continue
 			}
+			if t.tr != trUDP || (t.from != nil && t.from != w.id) {
+				// Another transport, or another UDP listener named in our
+				// Via: not this socket's batch.
+				w.e.send(res, t, w.p.st)
+				continue
+			}
 			out.N = len(res)
-			out.Addr = dst
+			out.Addr = t.addr
 			out.IfIndex = 0
 			out.Local = netip.Addr{}
 			if w.wild {

@@ -30,6 +30,7 @@ var (
 // sipfront really wrote).
 type pathFixture struct {
 	p             *proc
+	o             origin
 	invite, ok200 []byte
 	bye           []byte
 	out           []byte
@@ -42,14 +43,17 @@ func newPathFixture(tb testing.TB) *pathFixture {
 		tb.Fatal(err)
 	}
 	self, _ := newSelf([]netip.AddrPort{benchSelf}, netip.AddrPort{})
+	id := &ident{tr: trUDP, addr: benchSelf, fixed: []byte(benchSelf.String())}
 	e := &Engine{
-		cfg:  Config{Set: 1, Alg: dispatcher.HashCallID, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		disp: dispatcher.New(tbl, dispatcher.Options{}),
-		key:  newKey("bench"),
-		self: self,
+		cfg:    Config{Set: 1, Alg: dispatcher.HashCallID, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		disp:   dispatcher.New(tbl, dispatcher.Options{}),
+		key:    newKey("bench"),
+		self:   self,
+		hasUDP: true,
 	}
-	f := &pathFixture{p: &proc{e: e, st: new(workerStats), port: benchSelf.Port(), fixed: []byte(benchSelf.String())},
-		out: make([]byte, 0, sendSlot)}
+	e.idents[trUDP] = []*ident{id}
+	f := &pathFixture{p: &proc{e: e, st: new(workerStats)}, out: make([]byte, 0, sendSlot),
+		o: origin{tr: trUDP, local: benchSelf.Addr(), id: id}}
 	read := func(name string) []byte {
 		b, err := os.ReadFile("../parser/testdata/messages/" + name + ".sip")
 		if err != nil {
@@ -59,8 +63,9 @@ func newPathFixture(tb testing.TB) *pathFixture {
 	}
 	f.invite = read("invite")
 	// Route the INVITE once to learn what sipfront writes.
-	fwd, dst := f.p.handle(f.invite, benchPhone, benchSelf.Addr(), f.out)
-	if !dst.IsValid() {
+	f.o.src = benchPhone
+	fwd, dst := f.p.handle(f.invite, &f.o, f.out)
+	if !dst.addr.IsValid() {
 		tb.Fatalf("INVITE not forwarded")
 	}
 	var m parser.Message
@@ -78,7 +83,9 @@ func newPathFixture(tb testing.TB) *pathFixture {
 // from returns the source a message of the fixture comes from: the 200
 // comes from the back end, the others from the phone.
 func (f *pathFixture) handle(msg []byte, src netip.AddrPort) ([]byte, netip.AddrPort) {
-	return f.p.handle(msg, src, benchSelf.Addr(), f.out[:0])
+	f.o.src = src
+	out, t := f.p.handle(msg, &f.o, f.out[:0])
+	return out, t.addr
 }
 
 func TestWholePath(t *testing.T) {

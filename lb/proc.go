@@ -12,15 +12,14 @@ const maxUDPPayload = 65507
 
 // proc is one worker's message processor. Everything a message needs is
 // preallocated here (the parsed message, the parsed fields, the editor, text
-// scratch), so handling a datagram allocates nothing. A proc is used by one
-// goroutine only.
+// scratch), so handling a message allocates nothing. A proc is used by one
+// goroutine at a time: each UDP worker owns one; stream connections take one
+// from a pool per message.
 type proc struct {
 	e  *Engine
 	st *workerStats
 
-	// Our identity on the socket this proc serves.
-	port  uint16 // listen port
-	fixed []byte // "ip:port" written in Via/Record-Route/Path when known in advance; nil for a wildcard listen
+	o *origin // the message being handled
 
 	m   parser.Message
 	ess parser.Essentials
@@ -28,43 +27,47 @@ type proc struct {
 	via parser.Via
 	na  parser.NameAddr
 	uri parser.URI
-	txt [1024]byte // composes one inserted value at a time (the Editor copies it)
-	adv [64]byte   // "ip:port" for a wildcard listen, per message
+	out []byte      // output buffer of a pooled proc (stream connections); UDP workers write into their batch
+	txt [1024]byte  // composes one inserted value at a time (the Editor copies it)
+	adv [2][64]byte // "ip:port" of wildcard listeners, per message (two for a double Record-Route)
 }
 
-// handle processes one received datagram from src that arrived on local. It
-// appends what must be sent to out (which must have room for maxUDPPayload
-// bytes) and returns it with its destination; an empty result means nothing
-// is sent. It never panics on any input and allocates nothing.
-func (p *proc) handle(in []byte, src netip.AddrPort, local netip.Addr, out []byte) ([]byte, netip.AddrPort) {
+// handle processes one received message from o. It appends what must be
+// sent to out (which must have room for maxUDPPayload bytes) and returns it
+// with its target; an empty result means nothing is sent. It never panics on
+// any input and allocates nothing.
+func (p *proc) handle(in []byte, o *origin, out []byte) ([]byte, target) {
+	p.o = o
 	m := &p.m
 	err := parser.Parse(in, m)
 	if err == parser.ErrKeepAlive {
 		p.st.drops[dropKeepAlive].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	if !m.IsRequest() {
 		p.st.responses.Add(1)
 		if err != nil {
 			p.st.drops[dropMalformedResponse].Add(1)
-			return out[:0], netip.AddrPort{}
+			return out[:0], target{}
 		}
 		return p.response(out)
 	}
 	p.st.requests[m.Method()].Add(1)
 	if err != nil {
-		return p.refuse(out, src, replyMalformed)
+		return p.refuse(out, replyMalformed)
 	}
-	return p.request(out, src, local)
+	return p.request(out)
 }
 
-// ourIdentity returns the "host:port" sipfront writes in its Via,
-// Record-Route and Path for a message that arrived on local.
-func (p *proc) ourIdentity(local netip.Addr) []byte {
-	if p.fixed != nil {
-		return p.fixed
+// identity returns the "host:port" sipfront writes in its Via, Record-Route
+// and Path for listener id; slot picks the scratch buffer for a wildcard
+// listener (two identities may be needed at once).
+func (p *proc) identity(id *ident, slot int) []byte {
+	if id.fixed != nil {
+		return id.fixed
 	}
-	b := p.adv[:0]
+	local := p.o.local
+	b := p.adv[slot][:0]
 	if local.Is6() && !local.Is4In6() {
 		b = append(b, '[')
 		b = local.AppendTo(b)
@@ -73,7 +76,7 @@ func (p *proc) ourIdentity(local netip.Addr) []byte {
 		b = local.Unmap().AppendTo(b)
 	}
 	b = append(b, ':')
-	return appendUint(b, uint64(p.port))
+	return appendUint(b, uint64(id.addr.Port()))
 }
 
 func appendUint(b []byte, v uint64) []byte {
@@ -90,113 +93,168 @@ func appendUint(b []byte, v uint64) []byte {
 	return append(b, tmp[i:]...)
 }
 
-func (p *proc) request(out []byte, src netip.AddrPort, local netip.Addr) ([]byte, netip.AddrPort) {
-	m, e := &p.m, &p.ess
+// routeInfo is what our own Route values at the top of a request carry.
+type routeInfo struct {
+	popped           int // how many of ours (1, or 2 after a double Record-Route)
+	cookie, flow     parser.Span
+	hasCookie, flow2 bool
+	next             parser.Span // the Route after ours
+	hasNext          bool
+}
+
+// ourRoutes reads the Route values that point at sipfront at the top of the
+// request: one, or two when we double-Record-Routed (RFC 5658).
+func (p *proc) ourRoutes() routeInfo {
+	var ri routeInfo
+	b := p.m.Raw()
+	it := p.m.Values(parser.KindRoute)
+	for it.Next() {
+		if ri.popped == 2 || !p.isOurRoute(it.Value()) {
+			ri.next, ri.hasNext = it.Value(), true
+			break
+		}
+		ri.popped++
+		if c, ok := p.uri.Param(b, cookieParam); ok && !ri.hasCookie {
+			ri.cookie, ri.hasCookie = c, true
+		}
+		if f, ok := p.uri.Param(b, flowParam); ok && !ri.flow2 {
+			ri.flow, ri.flow2 = f, true
+		}
+	}
+	return ri
+}
+
+func (p *proc) request(out []byte) ([]byte, target) {
+	m, e, o := &p.m, &p.ess, p.o
 	b := m.Raw()
 	method := m.Method()
 	if !parser.EqualFold(m.Bytes(m.Version()), "SIP/2.0") {
-		return p.refuse(out, src, replyVersion)
+		return p.refuse(out, replyVersion)
 	}
 	if err := m.Check(e); err != nil {
 		if err == parser.ErrCSeqMethod && method == parser.MethodOther {
-			return p.refuse(out, src, replyMethodMismatch)
+			return p.refuse(out, replyMethodMismatch)
 		}
-		return p.refuse(out, src, replyMalformed)
+		return p.refuse(out, replyMalformed)
 	}
 	if s := e.RequestURI.Scheme; s != parser.SchemeSIP && s != parser.SchemeSIPS {
-		return p.refuse(out, src, replyScheme)
+		return p.refuse(out, replyScheme)
 	}
 	if e.TopVia.HasBranch && e.TopVia.Branch.Len() == len(parser.MagicCookie) && e.TopVia.HasMagicCookie(b) {
 		// A bare magic cookie cannot identify a transaction (RFC 4475 §3.2.1).
-		return p.refuse(out, src, replyMalformed)
+		return p.refuse(out, replyMalformed)
 	}
 	if e.HasMaxForwards && e.MaxForwards == 0 {
-		return p.refuse(out, src, replyTooManyHops)
+		return p.refuse(out, replyTooManyHops)
 	}
 	if method != parser.MethodACK && method != parser.MethodCANCEL && m.First(parser.KindProxyRequire) >= 0 {
 		// sipfront supports no proxy extension (RFC 3261 §16.3 step 5).
-		return p.refuse(out, src, replyProxyRequire)
+		return p.refuse(out, replyProxyRequire)
 	}
 	loop := loopHash(m, e)
 	if p.looped(loop) {
-		return p.refuse(out, src, replyLoop)
+		return p.refuse(out, replyLoop)
 	}
 
 	tbl := p.e.disp.Current()
-	fromBackend := tbl.ByIP(src.Addr()) != nil
-	var dst, rrDest netip.AddrPort
-	popRoute := false
+	backend := tbl.ByIP(o.src.Addr()) // the sender, when it is one of our back ends
+	var tgt target
+	var rrDest *dispatcher.Dest // the back end our Record-Route cookie names
+	var ri routeInfo
+	upgradable := false // may switch to TCP for size (RFC 3261 §18.1.1)
 
 	// Routing (DESIGN.md "One request, one response" step 4).
 	if rv, ok := m.FirstValue(parser.KindRoute); ok && p.isOurRoute(rv) {
-		popRoute = true
-		cookie, hasCookie := p.uri.Param(b, cookieParam)
-		if next, ok := p.secondRoute(); ok {
+		ri = p.ourRoutes()
+		switch {
+		case ri.hasNext:
 			// Loose routing: a Route follows ours. Only a back end, or a
 			// route set leading to one, may send us on (never an open relay).
-			target, reason, ok := p.routeTarget(next)
+			t, reason, ok := p.routeTarget(ri.next)
 			if !ok {
-				return p.refuse(out, src, reason)
+				return p.refuse(out, reason)
 			}
-			if !fromBackend && tbl.ByIP(target.Addr()) == nil {
-				return p.refuse(out, src, replyRelayDenied)
+			if backend == nil && tbl.ByIP(t.addr.Addr()) == nil {
+				return p.refuse(out, replyRelayDenied)
 			}
-			dst = target
+			tgt = t
 			p.st.routedByRoute.Add(1)
-		} else if fromBackend {
+		case backend != nil && ri.flow2:
+			// Back end toward a phone on TCP or TLS: the flow token names
+			// the phone's connection.
+			ap, tr, res := parseCookie(p.e.key, ri.flow.In(b))
+			if res != cookieOK {
+				return p.refuse(out, replyForgedCookie)
+			}
+			tgt = target{tr: tr, addr: ap}
+			p.st.routedByFlow.Add(1)
+		case backend != nil:
 			// Back end toward a phone: the Request-URI is the phone's
 			// contact (Path or our Record-Route brought it here).
-			target, ok := uriTarget(b, &e.RequestURI)
+			ap, ok := uriTarget(b, &e.RequestURI)
 			if !ok {
-				return p.refuse(out, src, replyUnresolvable)
+				return p.refuse(out, replyUnresolvable)
 			}
-			dst = target
+			tgt = target{tr: uriTransport(b, &e.RequestURI), addr: ap}
 			p.st.routedByURI.Add(1)
-		} else if hasCookie {
-			ap, res := parseCookie(p.e.key, cookie.In(b))
+		case ri.hasCookie:
+			ap, _, res := parseCookie(p.e.key, ri.cookie.In(b))
 			if res != cookieOK {
-				return p.refuse(out, src, replyForgedCookie)
+				return p.refuse(out, replyForgedCookie)
 			}
 			d := tbl.ByAddr(ap)
 			if d == nil {
-				return p.refuse(out, src, replyStaleCookie)
+				return p.refuse(out, replyStaleCookie)
 			}
-			dst = d.Addr
+			tgt = target{tr: d.Transport, addr: d.Addr}
+			rrDest = d
 			p.st.routedByCookie.Add(1)
 		}
 		// Our Route without cookie and nothing after it: a phone that uses
-		// sipfront as its outbound proxy. Dispatch below.
+		// sipfront as its outbound proxy. Dispatched below.
 	}
-	if fromBackend {
-		rrDest = tbl.ByIP(src.Addr()).Addr
-	}
-	if !dst.IsValid() {
-		set := tbl.Set(p.e.cfg.Set)
-		d := set.Select(p.e.cfg.Alg, p.selectKey())
+	if !tgt.addr.IsValid() {
+		d := tbl.Set(p.e.cfg.Set).Select(p.e.cfg.Alg, p.selectKey())
 		if d == nil {
-			return p.refuse(out, src, replyNoDestination)
+			return p.refuse(out, replyNoDestination)
 		}
 		d.RT.Selected.Add(1)
-		dst, rrDest = d.Addr, d.Addr
+		tgt = target{tr: d.Transport, addr: d.Addr}
+		rrDest = d
+		upgradable = d.Transport == trUDP
 		p.st.routedBySelect.Add(1)
-	} else if !rrDest.IsValid() {
-		if d := tbl.ByIP(dst.Addr()); d != nil {
-			rrDest = d.Addr
+	}
+	if rrDest == nil {
+		if backend != nil {
+			rrDest = backend
+		} else {
+			rrDest = tbl.ByIP(tgt.addr.Addr())
 		}
 	}
+	// RFC 3261 §18.1.1: a request over 1300 bytes goes over TCP when we can
+	// (a TCP listener to name in Via, a destination without an explicit
+	// transport); the stream layer falls back to UDP if the connection fails.
+	if upgradable && len(b) > 1300-200 && p.e.idents[trTCP] != nil && !hasTransportParam(rrDest.URI) {
+		tgt.tr, tgt.upgraded = trTCP, true
+	}
+	if !isStream(tgt.tr) && !p.e.hasUDP {
+		tgt.tr = trTCP // no UDP socket to send from: TCP is the only way out
+	}
 
-	// Rewrite (step 5): Route popped, received/rport, our Via, Max-Forwards,
-	// Record-Route or Path.
+	// Rewrite (step 5): our Route(s) popped, received/rport, our Via,
+	// Max-Forwards, Record-Route or Path.
 	ed := &p.ed
 	ed.Reset()
-	if popRoute {
-		ed.RemoveTopRoute(m)
+	if ri.popped > 0 {
+		ed.RemoveTopRoutes(m, ri.popped)
 	}
-	ed.SetReceived(m, &e.TopVia, src.Addr().Unmap().AppendTo(p.txt[:0]), int(src.Port()))
-	id := p.ourIdentity(local)
+	ed.SetReceived(m, &e.TopVia, o.src.Addr().Unmap().AppendTo(p.txt[:0]), int(o.src.Port()))
+	outID := p.e.identFor(tgt.tr, o)
 	t := txMAC(p.e.key, b, &e.TopVia, m.CallID(), e.From.Tag, e.CSeq)
-	v := append(p.txt[:0], "SIP/2.0/UDP "...)
-	v = append(v, id...)
+	v := append(p.txt[:0], "SIP/2.0/"...)
+	v = append(v, viaToken(tgt.tr)...)
+	v = append(v, ' ')
+	v = append(v, p.identity(outID, 0)...)
 	v = append(v, ";branch="...)
 	v = appendBranch(v, t, loop)
 	ed.PrependVia(m, v)
@@ -206,35 +264,65 @@ func (p *proc) request(out []byte, src netip.AddrPort, local netip.Addr) ([]byte
 	}
 	ed.SetMaxForwards(m, mf)
 	initial := !e.To.HasTag
-	switch {
-	case method == parser.MethodREGISTER:
-		ed.AddPath(m, p.ourRoute(id, rrDest))
-	case initial && !p.e.cfg.NoRecordRoute &&
-		(method == parser.MethodINVITE || method == parser.MethodSUBSCRIBE || method == parser.MethodREFER):
-		ed.AddRecordRoute(m, p.ourRoute(id, rrDest))
+	recordRoute := initial && !p.e.cfg.NoRecordRoute &&
+		(method == parser.MethodINVITE || method == parser.MethodSUBSCRIBE || method == parser.MethodREFER)
+	if method == parser.MethodREGISTER || recordRoute {
+		add := ed.AddRecordRoute
+		if method == parser.MethodREGISTER {
+			add = ed.AddPath
+		}
+		// One value when both sides use the same listener; two when the
+		// transport or address changes (RFC 5658): the top one faces the
+		// next hop, the other faces where the request came from (insertions
+		// at one place keep the order they are added in).
+		add(m, p.ourRoute(outID, 0, rrDest, nil))
+		if outID != o.id {
+			add(m, p.ourRoute(o.id, 1, rrDest, o))
+		}
 	}
-	if ed.Size(m) > maxUDPPayload {
-		return p.refuse(out, src, replyTooLarge)
+	if limit := p.sizeLimit(tgt.tr); ed.Size(m) > limit {
+		return p.refuse(out, replyTooLarge)
 	}
 	res, err := ed.AppendTo(out[:0], m)
 	if err != nil {
 		// The editor's limits are far above what one request needs; a
 		// message that still exceeds them is answered as too large.
-		return p.refuse(out, src, replyTooLarge)
+		return p.refuse(out, replyTooLarge)
 	}
 	p.st.fwdRequests.Add(1)
-	return res, dst
+	tgt.from, tgt.dial = outID, true
+	return res, tgt
 }
 
-// ourRoute composes <sip:ID;lr;sfc=COOKIE> for Record-Route and Path; the
-// cookie is left out when no back end is known.
-func (p *proc) ourRoute(id []byte, dest netip.AddrPort) []byte {
+// sizeLimit is the largest message we send over tr.
+func (p *proc) sizeLimit(tr transport) int {
+	if isStream(tr) {
+		return parser.MaxMessageSize
+	}
+	return maxUDPPayload
+}
+
+// ourRoute composes <sip:ID;transport=T;lr;sfc=COOKIE[;sft=FLOW]> for
+// Record-Route and Path. The cookie names the back end (left out when none is
+// known); the flow token, on the value that faces a phone connected over TCP
+// or TLS (phone non-nil), names that connection.
+func (p *proc) ourRoute(id *ident, slot int, dest *dispatcher.Dest, phone *origin) []byte {
 	r := append(p.txt[:0], "<sip:"...)
-	r = append(r, id...)
+	r = append(r, p.identity(id, slot)...)
+	switch id.tr {
+	case trTCP:
+		r = append(r, ";transport=tcp"...)
+	case trTLS:
+		r = append(r, ";transport=tls"...)
+	}
 	r = append(r, ";lr"...)
-	if dest.IsValid() {
+	if dest != nil {
 		r = append(r, ";"+cookieParam+"="...)
-		r = appendCookie(r, p.e.key, dest)
+		r = appendCookie(r, p.e.key, dest.Addr, dest.Transport)
+	}
+	if phone != nil && isStream(phone.tr) {
+		r = append(r, ";"+flowParam+"="...)
+		r = appendCookie(r, p.e.key, phone.src, phone.tr)
 	}
 	return append(r, '>')
 }
@@ -307,17 +395,17 @@ func (p *proc) secondRoute() (parser.Span, bool) {
 	return it.Value(), true
 }
 
-// routeTarget resolves a Route value to an address.
-func (p *proc) routeTarget(rv parser.Span) (netip.AddrPort, replyReason, bool) {
+// routeTarget resolves a Route value to an address and transport.
+func (p *proc) routeTarget(rv parser.Span) (target, replyReason, bool) {
 	b := p.m.Raw()
 	if parser.ParseNameAddr(b, rv, &p.na) != nil || parser.ParseURI(b, p.na.URI, &p.uri) != nil {
-		return netip.AddrPort{}, replyMalformed, false
+		return target{}, replyMalformed, false
 	}
 	ap, ok := uriTarget(b, &p.uri)
 	if !ok {
-		return netip.AddrPort{}, replyUnresolvable, false
+		return target{}, replyUnresolvable, false
 	}
-	return ap, 0, true
+	return target{tr: uriTransport(b, &p.uri), addr: ap}, 0, true
 }
 
 // uriTarget is the address a sip/sips URI with an IP literal host names (the
@@ -333,7 +421,7 @@ func uriTarget(b []byte, u *parser.URI) (netip.AddrPort, bool) {
 	port := uint16(u.Port)
 	if port == 0 {
 		port = 5060
-		if u.Scheme == parser.SchemeSIPS {
+		if u.Scheme == parser.SchemeSIPS || uriTransport(b, u) == trTLS {
 			port = 5061
 		}
 	}
@@ -469,27 +557,28 @@ func authParam(b []byte, s parser.Span, name string) (parser.Span, bool) {
 
 // response routes a response statelessly (step 7): the top Via must be ours
 // and its branch must verify against the Via below it; that Via is where the
-// response goes.
-func (p *proc) response(out []byte) ([]byte, netip.AddrPort) {
+// response goes, over its transport (for TCP and TLS, the connection its
+// request came in on, which the stream layer finds by address).
+func (p *proc) response(out []byte) ([]byte, target) {
 	m := &p.m
 	b := m.Raw()
 	it := m.Values(parser.KindVia)
 	if !it.Next() || parser.ParseVia(b, it.Value(), &p.via) != nil || !p.via.HasBranch {
 		p.st.drops[dropResponseNotOurs].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	t, _, ok := splitBranch(p.via.Branch.In(b))
 	if !ok || !p.viaIsOurs(&p.via) {
 		p.st.drops[dropResponseNotOurs].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	if !it.Next() {
 		p.st.drops[dropResponseNoVia].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	if parser.ParseVia(b, it.Value(), &p.via) != nil {
 		p.st.drops[dropResponseUnroutable].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	// Verify T. The 2543 form needs From tag and CSeq number.
 	var fromTag parser.Span
@@ -498,39 +587,40 @@ func (p *proc) response(out []byte) ([]byte, netip.AddrPort) {
 		h, ok := m.Header(parser.KindFrom)
 		if !ok || parser.ParseNameAddr(b, h.Value, &p.na) != nil {
 			p.st.drops[dropResponseBadBranch].Add(1)
-			return out[:0], netip.AddrPort{}
+			return out[:0], target{}
 		}
 		fromTag = p.na.Tag
 		n, _, err := m.CSeq()
 		if err != nil {
 			p.st.drops[dropResponseBadBranch].Add(1)
-			return out[:0], netip.AddrPort{}
+			return out[:0], target{}
 		}
 		cseq = n
 	}
 	if txMAC(p.e.key, b, &p.via, m.CallID(), fromTag, cseq) != t {
 		p.st.drops[dropResponseBadBranch].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	dst, ok := viaTarget(b, &p.via)
 	if !ok {
 		p.st.drops[dropResponseUnroutable].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
+	tr := viaTransport(b, &p.via)
 	ed := &p.ed
 	ed.Reset()
 	ed.RemoveTopVia(m)
-	if ed.Size(m) > maxUDPPayload {
+	if ed.Size(m) > p.sizeLimit(tr) {
 		p.st.drops[dropTooLarge].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	res, err := ed.AppendTo(out[:0], m)
 	if err != nil {
 		p.st.drops[dropTooLarge].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	p.st.fwdResponses.Add(1)
-	return res, dst
+	return res, target{tr: tr, addr: dst, from: p.e.identFor(tr, p.o)}
 }
 
 // viaTarget is where a response goes by a Via (RFC 3261 §18.2.2, RFC 3581):

@@ -33,7 +33,9 @@ var replyStatus = [replyReasonCount]struct {
 }
 
 // refuse answers the current request with the status for r, or drops it.
-func (p *proc) refuse(out []byte, src netip.AddrPort, r replyReason) ([]byte, netip.AddrPort) {
+// The reply goes back where the request came from (over its connection for
+// TCP and TLS).
+func (p *proc) refuse(out []byte, r replyReason) ([]byte, target) {
 	m := &p.m
 	if m.Method() == parser.MethodACK {
 		if r == replyMalformed {
@@ -41,14 +43,15 @@ func (p *proc) refuse(out []byte, src netip.AddrPort, r replyReason) ([]byte, ne
 		} else {
 			p.st.drops[dropACKUnroutable].Add(1)
 		}
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	if m.First(parser.KindVia) < 0 {
 		p.st.drops[dropUnanswerable].Add(1)
-		return out[:0], netip.AddrPort{}
+		return out[:0], target{}
 	}
 	p.st.replies[r].Add(1)
-	return p.buildReply(out[:0], src, r), src
+	o := p.o
+	return p.buildReply(out[:0], o.src, r), target{tr: o.tr, addr: o.src, conn: o.conn, from: o.id}
 }
 
 func (p *proc) buildReply(out []byte, src netip.AddrPort, r replyReason) []byte {

@@ -81,6 +81,7 @@ type workerStats struct {
 	routedByCookie atomic.Uint64
 	routedByRoute  atomic.Uint64
 	routedByURI    atomic.Uint64
+	routedByFlow   atomic.Uint64
 	routedBySelect atomic.Uint64
 	_              [64]byte // keep the next worker's counters off this cache line
 }
@@ -124,6 +125,7 @@ func writeStats(w io.Writer, stats []*workerStats) {
 		{"cookie", func(s *workerStats) *atomic.Uint64 { return &s.routedByCookie }},
 		{"route", func(s *workerStats) *atomic.Uint64 { return &s.routedByRoute }},
 		{"request_uri", func(s *workerStats) *atomic.Uint64 { return &s.routedByURI }},
+		{"flow", func(s *workerStats) *atomic.Uint64 { return &s.routedByFlow }},
 		{"select", func(s *workerStats) *atomic.Uint64 { return &s.routedBySelect }},
 	} {
 		fmt.Fprintf(w, "sipfront_lb_requests_routed_total{by=%q} %d\n", r.label, sum(r.f))

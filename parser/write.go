@@ -136,6 +136,42 @@ func (e *Editor) RemoveTopVia(m *Message) { e.removeTop(m, KindVia) }
 // RemoveTopRoute removes the topmost Route value likewise.
 func (e *Editor) RemoveTopRoute(m *Message) { e.removeTop(m, KindRoute) }
 
+// RemoveTopRoutes removes the n topmost Route values (a proxy that
+// Record-Routed twice, RFC 5658, finds two of its own on top): whole lines
+// whose every value goes, and the leading values (with their commas) of a
+// line that keeps some.
+func (e *Editor) RemoveTopRoutes(m *Message, n int) {
+	left := n
+	for i := m.first[KindRoute]; i >= 0 && left > 0; i = m.hdr[i].next {
+		h := &m.hdr[i]
+		pos := h.Value.Start
+		start := int32(-1)
+		for pos < h.Value.End && left > 0 {
+			v, next := nextValue(m.buf, pos, h.Value.End)
+			if !v.Empty() {
+				if start < 0 {
+					start = v.Start
+				}
+				left--
+			}
+			pos = next
+		}
+		if start < 0 {
+			continue // a line of empty values: nothing of ours on it
+		}
+		// Is anything left on this line?
+		rest := skipLWS(m.buf, pos, h.Value.End)
+		if rest >= h.Value.End {
+			e.Delete(Span{h.Name.Start, h.End})
+		} else {
+			e.Delete(Span{start, rest})
+		}
+	}
+	if left > 0 {
+		e.setErr(ErrNoSuchHeader)
+	}
+}
+
 func (e *Editor) removeTop(m *Message, k Kind) {
 	i := m.first[k]
 	for i >= 0 {

@@ -47,6 +47,7 @@ var rewriteCases = map[string]func(*Editor, *Message){
 		e.RemoveTopRoute(m)
 		proxyRequest(e, m) // no Max-Forwards: one is inserted
 	},
+	"pop-two-routes": func(e *Editor, m *Message) { e.RemoveTopRoutes(m, 2) },
 	"register-path": func(e *Editor, m *Message) {
 		proxyRequest(e, m)
 		e.AddPath(m, []byte("<sip:127.0.0.1:5060;lr;sfd=p>"))
