@@ -82,7 +82,7 @@ func main() {
 func run() int {
 	var c config
 	fs := flag.NewFlagSet("harness", flag.ContinueOnError)
-	rates := fs.String("rates", env("RATES", "1000,2500,5000,7500,10000"), "call rates of the sweep (env RATES)")
+	rates := fs.String("rates", env("RATES", "1000,2500,5000,7500,10000,15000"), "call rates of the sweep (env RATES)")
 	fs.DurationVar(&c.duration, "duration", mustDur(env("DURATION", "5s")), "load time of each sweep point (env DURATION)")
 	fs.DurationVar(&c.hold, "hold", mustDur(env("HOLD", "200ms")), "call hold time (env HOLD)")
 	fs.IntVar(&c.repeats, "repeats", mustInt(env("REPEATS", "1")), "runs per point (env REPEATS)")

@@ -379,6 +379,24 @@ func writeResults(c *config, sw []*sweepRow, raw []*rawRow, ceil []*ceilRow, prs
 
 	if len(ceil) > 0 {
 		w("## sipbench's own ceiling (results/ceiling.csv)\n\n")
+		// calls per core: the best completed rate per CPU-second of each side
+		var uacCPS, uasCPS float64
+		for _, r := range ceil {
+			if r.FailedPct < 1 && r.UACCPU > 0 && r.UASCPU > 0 {
+				uacCPS = max(uacCPS, r.UACMsgsCoreS/msgsPerCall)
+				uasCPS = max(uasCPS, r.UASMsgsCoreS/msgsPerCall)
+			}
+		}
+		var sfCPS float64
+		for _, r := range sw {
+			if r.Subject == "sipfront" && r.FailedPct < 1 && r.UsPerCall > 0 {
+				sfCPS = max(sfCPS, 1e6/r.UsPerCall)
+			}
+		}
+		if uacCPS > 0 && sfCPS > 0 {
+			w("Per core: sipbench uac handles %.0f calls/s (%.0f messages/s), sipbench uas %.0f calls/s (%.0f messages/s), sipfront forwards %.0f calls/s (1e6 ÷ its best µs/call in the sweep): one core of the uac is %.1f× and one core of the uas %.1f× one core of sipfront.\n\n",
+				uacCPS, uacCPS*msgsPerCall, uasCPS, uasCPS*msgsPerCall, sfCPS, uacCPS/sfCPS, uasCPS/sfCPS)
+		}
 		w("sipbench uac (pinned to CPU 0) straight against sipbench uas (CPU 1), calls with hold %v. Messages per core = messages the UAC sent and received ÷ the process's CPU-seconds (the UAS handles the same messages).\n\n", c.hold)
 		w("| offered calls/s | completed/s | failed %% | uac CPU %% | uac msgs/s per core | uas CPU %% | uas msgs/s per core |\n|---|---|---|---|---|---|---|\n")
 		for _, r := range ceil {

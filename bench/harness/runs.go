@@ -192,6 +192,7 @@ func runUAC(c *config, dir string, target netip.AddrPort, cpu int, args ...strin
 // sippResult is what a SIPp UAC run gives.
 type sippResult struct {
 	created, ok, failed, retrans int64
+	elapsed                      float64   // s, SIPp's start to its last statistics line
 	rtt1, rtt2                   []float64 // ms
 }
 
@@ -252,6 +253,20 @@ func readSIPpStat(path string, r *sippResult) error {
 	r.ok = get("SuccessfulCall(C)")
 	r.failed = get("FailedCall(C)")
 	r.retrans = get("Retransmissions(C)")
+	// StartTime and CurrentTime are "date<TAB>time<TAB>epoch.micro"
+	epoch := func(name string) float64 {
+		for i, h := range head {
+			if h == name && i < len(last) {
+				f := strings.Split(last[i], "\t")
+				v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+				return v
+			}
+		}
+		return 0
+	}
+	if s, e := epoch("StartTime"), epoch("CurrentTime"); s > 0 && e > s {
+		r.elapsed = e - s
+	}
 	return nil
 }
 
@@ -332,8 +347,14 @@ func sweepPoint(c *config, subject, load string, rate, rep int) (*sweepRow, erro
 			return nil, err
 		}
 		row.Attempted, row.Completed, row.LoadCPU, row.Retrans = calls, r.ok, cpu, r.retrans
-		row.OfferedCPS = float64(r.created) / c.duration.Seconds()
-		row.CompletedCPS = float64(r.ok) / c.duration.Seconds()
+		// SIPp's sending time: its run minus the last calls' hold (a SIPp
+		// that falls behind its rate shows a lower offered rate)
+		sending := c.duration.Seconds()
+		if r.elapsed > 0 {
+			sending = max(sending, r.elapsed-c.hold.Seconds())
+		}
+		row.OfferedCPS = float64(r.created) / sending
+		row.CompletedCPS = float64(r.ok) / sending
 		row.P50, row.P90, row.P99, row.P999 = quantile(r.rtt1, .5), quantile(r.rtt1, .9), quantile(r.rtt1, .99), quantile(r.rtt1, .999)
 		row.ByeP99 = quantile(r.rtt2, .99)
 	}
