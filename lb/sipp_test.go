@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipfront/sipfront/dispatcher"
 )
 
 // freeUDPPort returns a UDP port that was free a moment ago on ip.
@@ -69,8 +68,15 @@ func needSIPp(t *testing.T) string {
 
 // TestSIPpCallsThroughSipfront runs SIPp as the phone and as two back ends:
 // 200 calls (INVITE, 100, 180, 200, ACK, BYE, 200) through sipfront must all
-// complete, spread over both back ends.
+// complete, spread over both back ends; the phone uses UDP, then TCP
+// (`sipp -t t1`) with the back ends on UDP.
 func TestSIPpCallsThroughSipfront(t *testing.T) {
+	for _, tr := range []string{"u1", "t1"} {
+		t.Run(tr, func(t *testing.T) { testSIPp(t, tr) })
+	}
+}
+
+func testSIPp(t *testing.T, transport string) {
 	sipp := needSIPp(t)
 	const calls = 200
 	var backends []netip.AddrPort
@@ -83,11 +89,19 @@ func TestSIPpCallsThroughSipfront(t *testing.T) {
 			"-screen_file", filepath.Join(t.TempDir(), "uas.screen")))
 	}
 	time.Sleep(300 * time.Millisecond) // SIPp binds within this on every machine seen
-	e, lb := startEngine(t, dispatcher.HashCallID, backends...)
+	var list strings.Builder
+	for _, b := range backends {
+		fmt.Fprintf(&list, "1 sip:%s\n", b)
+	}
+	se := startStreamEngine(t, "127.0.0.1", list.String(), StreamConfig{})
+	e, lb := se.e, se.addr["udp"]
+	if transport == "t1" {
+		lb = se.addr["tcp"]
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	uac := exec.CommandContext(ctx, sipp, "-sf", "testdata/sipp/uac.xml", "-s", "1002", lb.String(),
+	uac := exec.CommandContext(ctx, sipp, "-sf", "testdata/sipp/uac.xml", "-s", "1002", lb.String(), "-t", transport,
 		"-i", "127.0.0.2", "-p", fmt.Sprint(freeUDPPort(t, "127.0.0.2")),
 		"-m", fmt.Sprint(calls), "-r", "100", "-l", "50", "-nostdin",
 		"-timeout", "40s", "-timeout_error", "-recv_timeout", "5000")
