@@ -23,14 +23,18 @@ var allowedImports = map[string][]string{
 	"bpf":             nil,
 	"lb/sock":         nil,
 	"lb/rpc":          nil,
+	"lb/resolve":      nil,
 	"lb/tm":           {"parser", "dispatcher"},
 	"lb/registrar":    {"parser"},
-	"lb":              {"parser", "dispatcher", "health", "bpf", "lb/sock", "lb/rpc", "lb/tm", "lb/registrar"},
+	"lb":              {"parser", "dispatcher", "health", "bpf", "lb/sock", "lb/rpc", "lb/tm", "lb/registrar", "lb/resolve"},
 	"cmd/sipfront":    {"*"},
 	"cmd/sipfrontctl": {"lb/rpc"},
 	"cmd/sipbench":    {"parser", "lb/sock"},
 	"bench":           nil,
 	".":               nil, // this guard test itself
+
+	// A loopback DNS server for the tests of lb/resolve and its users.
+	"lb/resolve/dnstest": nil,
 }
 
 func TestImportLayout(t *testing.T) {
