@@ -721,6 +721,34 @@ func TestSilence(t *testing.T) {
 			t.Fatalf("alarmed twice without an answer between: %s", got)
 		}
 	})
+	t.Run("no stale alarm when it comes back", func(t *testing.T) {
+		// The probes take it out before the silence alarm would fire;
+		// the silence clock must not survive until it is back.
+		r := newRig(t, unit(func(c *Config) { c.FailThreshold = 1 }), "1 "+a)
+		d := r.dest(1, a)
+		r.at(0)
+		r.answer(r.one(), 200)
+		r.p.NoteReply(d.Addr, 200, 0) // armed
+		r.at(100 * ms)
+		r.p.NoteSent(d) // dies with this request unanswered
+		r.at(sec)       // a sweep starts the silence clock; the probe goes out
+		r.one()
+		r.at(sec + 200*ms) // the probe times out first: inactive
+		if got := state(d); got != "IP/inactive" {
+			t.Fatalf("%s", got)
+		}
+		for now := 2 * sec; now <= 3*sec; now += sec { // back, OKThreshold 2
+			r.at(now)
+			r.answer(r.one(), 200)
+		}
+		if got := state(d); got != "AP/probing" {
+			t.Fatalf("%s", got)
+		}
+		r.at(3*sec + 150*ms) // the next sweep
+		if got := state(d); got != "AP/probing" {
+			t.Fatalf("alarm right after coming back: %s (%s)", got, reason(d))
+		}
+	})
 	t.Run("not armed before any answer", func(t *testing.T) {
 		r := newRig(t, unit(nil), "1 "+a)
 		d := r.dest(1, a)
