@@ -123,3 +123,27 @@ func TestRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// A destination's ping_from attr replaces the From of its probes, unless it
+// would break the header.
+func TestPingFromAttr(t *testing.T) {
+	r := newRig(t, unit(func(c *Config) { c.FromURI = "sip:lb@example.net" }),
+		"1 sip:10.0.0.1:5060 0 0 ping_from=sip:keepalive@example.org",
+		"1 sip:10.0.0.2:5060 0 0 ping_from=sip:x@y>;evil=1",
+		"2 sip:10.0.0.3:5060")
+	r.at(0)
+	from := map[string]string{}
+	for _, s := range r.snd.take() {
+		m := parsed(t, s.b)
+		from[s.to.String()] = string(m.Value(parser.KindFrom))
+	}
+	for to, want := range map[string]string{
+		"10.0.0.1:5060": "<sip:keepalive@example.org>;tag=",
+		"10.0.0.2:5060": "<sip:lb@example.net>;tag=",
+		"10.0.0.3:5060": "<sip:lb@example.net>;tag=",
+	} {
+		if !strings.HasPrefix(from[to], want) {
+			t.Errorf("probe to %s: From %q, want %s...", to, from[to], want)
+		}
+	}
+}

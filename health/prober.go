@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -410,8 +411,8 @@ func (p *Prober) service(pr *peer, now time.Duration, on, sweep bool) {
 func (p *Prober) send(pr *peer, now time.Duration) {
 	first := pr.members[0].d
 	from := p.cfg.FromURI
-	if first.Attrs.PingFrom != "" {
-		from = first.Attrs.PingFrom
+	if pf := first.Attrs.PingFrom; pf != "" && !strings.ContainsAny(pf, "<>\"\x00\r\n") {
+		from = pf // the ping_from attr; one that would break the From header is ignored
 	}
 	pr.cseq++
 	nonce := rand.Uint64() | nonceBit
