@@ -16,6 +16,7 @@ import (
 
 	"github.com/sipfront/sipfront/dispatcher"
 	"github.com/sipfront/sipfront/lb"
+	"github.com/sipfront/sipfront/lb/rpc"
 )
 
 // Exit codes (DESIGN.md contract).
@@ -49,7 +50,12 @@ type options struct {
 	logLevel   string
 	configFile string
 	showVer    bool
+	rpc        string
+	rpcToken   string
 }
+
+// rpcOff is the -rpc value that turns the control API off.
+const rpcOff = "off"
 
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("sipfront", flag.ContinueOnError)
@@ -67,6 +73,9 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logLevel, "log-level", "info", "`LEVEL`: debug, info, warn, error")
 	fs.StringVar(&o.configFile, "config", "", "configuration `FILE` (key = value lines; keys are flag names; flags given on the command line win)")
 	fs.BoolVar(&o.showVer, "version", false, "print the version and exit")
+	fs.StringVar(&o.rpc, "rpc", rpc.DefaultAddr, "control API `HOST:PORT` (JSON-RPC on /RPC for sipfrontctl and Kamailio tools, /metrics, /healthz); "+
+		"a loopback address unless -rpc-token is set; "+rpcOff+" turns it off")
+	fs.StringVar(&o.rpcToken, "rpc-token", "", "bearer `TOKEN` that every /RPC call and /metrics scrape must carry (default $SIPFRONT_RPC_TOKEN)")
 	return fs
 }
 
@@ -113,6 +122,18 @@ func run(args []string, stdout, stderr io.Writer, stop context.Context) int {
 		fmt.Fprintf(stderr, "sipfront: %v\n", err)
 		return exitFailure
 	}
+	var ctl *lb.Control
+	if o.rpc != rpcOff {
+		ctl, err = lb.NewControl(eng, lb.ControlOptions{Addr: o.rpc, Token: o.rpcToken, Version: version, Logger: logger})
+		if err != nil {
+			// Run with a context that is already done closes the sockets.
+			done, stopNow := context.WithCancel(context.Background())
+			stopNow()
+			_ = eng.Run(done)
+			fmt.Fprintf(stderr, "sipfront: %v (choose another -rpc address, or -rpc %s)\n", err, rpcOff)
+			return exitFailure
+		}
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -140,7 +161,22 @@ func run(args []string, stdout, stderr io.Writer, stop context.Context) int {
 			}
 		}
 	}()
-	if err := eng.Run(ctx); err != nil {
+	// The control API serves while the engine runs; whichever fails first
+	// stops the other.
+	ctlDone := make(chan error, 1)
+	if ctl != nil {
+		go func() {
+			err := ctl.Serve(ctx)
+			cancel()
+			ctlDone <- err
+		}()
+	} else {
+		ctlDone <- nil
+	}
+	runErr := eng.Run(ctx)
+	cancel()
+	ctlErr := <-ctlDone
+	if err := errors.Join(runErr, ctlErr); err != nil {
 		fmt.Fprintf(stderr, "sipfront: %v\n", err)
 		return exitFailure
 	}
@@ -189,6 +225,14 @@ func (o *options) config(stderr io.Writer) (lb.Config, *slog.Logger, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, err
+	}
+	if o.rpcToken == "" {
+		o.rpcToken = os.Getenv("SIPFRONT_RPC_TOKEN")
+	}
+	if o.rpc != rpcOff {
+		if err := rpc.CheckBind(o.rpc, o.rpcToken); err != nil {
+			return cfg, nil, fmt.Errorf("-rpc: %v", err)
+		}
 	}
 	return cfg, logger, nil
 }

@@ -44,10 +44,12 @@ func TestExitCodes(t *testing.T) {
 		{"bad listen", []string{"-listen", "udp:nonsense", "-dispatcher-list", good}, exitUsage, "-listen"},
 		{"tcp not yet", []string{"-listen", "tcp:127.0.0.1:0", "-dispatcher-list", good}, exitUsage, "not supported yet"},
 		{"bad alg", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-alg", "fastest"}, exitUsage, "-alg"},
-		{"latency not yet", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-alg", "13"}, exitUsage, "-alg"},
+		{"latency not yet", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-alg", "13"}, exitUsage, "latency"},
 		{"missing list file", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", "/nonexistent/list"}, exitUsage, "/nonexistent/list"},
 		{"refused list", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", bad}, exitUsage, bad + ":2:1"},
 		{"extra argument", []string{"serve"}, exitUsage, "unexpected argument"},
+		{"rpc open without token", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-rpc", "0.0.0.0:9060"}, exitUsage, "-rpc: rpc: a non-loopback RPC address needs a token"},
+		{"rpc not host:port", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-rpc", "9060"}, exitUsage, "-rpc: rpc: bad address"},
 		{"version", []string{"-version"}, exitOK, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,7 +90,7 @@ func TestConfigFile(t *testing.T) {
 		}
 		port := c.LocalAddr().(*net.UDPAddr).Port
 		c.Close()
-		cf := writeFile(t, "sipfront.conf", fmt.Sprintf("# example\nlisten = udp:127.0.0.1:%d\ndispatcher-list = /nonexistent\nalg = round-robin\nworkers = 1\n", port))
+		cf := writeFile(t, "sipfront.conf", fmt.Sprintf("# example\nlisten = udp:127.0.0.1:%d\ndispatcher-list = /nonexistent\nalg = round-robin\nworkers = 1\nrpc = 127.0.0.1:0\n", port))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan int, 1)
 		var errb syncBuffer
