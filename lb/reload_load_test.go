@@ -117,7 +117,7 @@ func TestReloadsUnderLoad(t *testing.T) {
 	const (
 		reloads      = 1000
 		phones       = 4
-		callsPerLoad = 500 // per phone, paced over the reloads: one call per two reloads
+		callsPerLoad = 500              // per phone, paced over the reloads: one call per two reloads
 		timeBudget   = 60 * time.Second // a bound for a starved machine; 1-3 s is usual
 		listWeighted = "1 sip:%[1]s 0 0 weight=50\n1 sip:%[2]s 0 0 weight=50\n"
 		listShifted  = "1 sip:%[1]s 0 0 weight=5\n1 sip:%[2]s 0 5 weight=95\n1 sip:%[3]s 4\n"
