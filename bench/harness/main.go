@@ -91,7 +91,7 @@ func run() int {
 	fs.Float64Var(&c.failStop, "fail-stop", 5, "drop a subject/load pair from higher rates once its failures reach this %")
 	fs.IntVar(&c.children, "kamailio-children", mustInt(env("CHILDREN", "2")), "Kamailio UDP worker processes (env CHILDREN)")
 	fs.IntVar(&c.dsPing, "kamailio-ping", mustInt(env("DS_PING_INTERVAL", "10")), "Kamailio dispatcher probe interval, s (0: none)")
-	rawRates := fs.String("raw-rates", env("RAW_RATES", "10000,20000,30000"), "OPTIONS transactions/s of the raw forwarding benchmark (env RAW_RATES)")
+	rawRates := fs.String("raw-rates", env("RAW_RATES", "10000,20000,30000,40000"), "OPTIONS transactions/s of the raw forwarding benchmark (env RAW_RATES)")
 	fs.DurationVar(&c.rawDur, "raw-duration", mustDur(env("RAW_DURATION", "4s")), "load time per raw point")
 	ceilRates := fs.String("ceiling-rates", env("CEILING_RATES", "10000,20000,30000,40000"), "call rates for sipbench's own ceiling (env CEILING_RATES)")
 	fs.DurationVar(&c.ceilDur, "ceiling-duration", mustDur(env("CEILING_DURATION", "4s")), "load time per ceiling point")

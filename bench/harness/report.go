@@ -88,23 +88,19 @@ func median(rs []*sweepRow) *sweepRow {
 	return rs[len(rs)/2]
 }
 
-func linePlot(title, xl, yl string, ss []series, y func(*sweepRow) float64, logY bool, path string) error {
+func linePlot(title, xl, yl string, ss []series, y func(*sweepRow) float64, legendLeft bool, path string) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xl
 	p.Y.Label.Text = yl
 	p.Legend.Top = true
-	p.Legend.Left = true
-	if logY {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	}
+	p.Legend.Left = legendLeft
 	p.Add(plotter.NewGrid())
 	for i, s := range ss {
 		var pts plotter.XYs
 		for _, r := range s.rows {
 			v := y(r)
-			if math.IsNaN(v) || (logY && v <= 0) {
+			if math.IsNaN(v) {
 				continue
 			}
 			pts = append(pts, plotter.XY{X: float64(r.Rate), Y: v})
@@ -129,11 +125,11 @@ func linePlot(title, xl, yl string, ss []series, y func(*sweepRow) float64, logY
 func plots(c *config, sw []*sweepRow, raw []*rawRow) error {
 	all := group(sw, nil)
 	ok := group(sw, func(r *sweepRow) bool { return r.FailedPct < 1 })
-	if err := linePlot("Completed calls vs offered rate", "offered calls/s", "completed calls/s", all,
-		func(r *sweepRow) float64 { return r.CompletedCPS }, false, filepath.Join(c.out, "throughput.png")); err != nil {
+	if err := linePlot("Completed calls vs target rate", "target rate (calls/s)", "completed calls/s", all,
+		func(r *sweepRow) float64 { return r.CompletedCPS }, true, filepath.Join(c.out, "throughput.png")); err != nil {
 		return err
 	}
-	if err := linePlot("Subject CPU per completed call (runs with < 1 % failed)", "offered calls/s", "CPU µs per call (subject's processes)", ok,
+	if err := linePlot("Subject CPU per completed call (runs with < 1 % failed)", "target rate (calls/s)", "CPU µs per call (subject's processes)", ok,
 		func(r *sweepRow) float64 { return r.UsPerCall }, false, filepath.Join(c.out, "cpu_per_call.png")); err != nil {
 		return err
 	}
@@ -148,7 +144,7 @@ func plots(c *config, sw []*sweepRow, raw []*rawRow) error {
 	n := len(lat)
 	p := plot.New()
 	p.Title.Text = "INVITE → 200 latency (sipbench load, runs with < 1 % failed)"
-	p.X.Label.Text = "offered calls/s"
+	p.X.Label.Text = "target rate (calls/s)"
 	p.Y.Label.Text = "ms (log scale)"
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -228,7 +224,8 @@ func rawPlot(raw []*rawRow, path string) error {
 		names[i] = fmt.Sprintf("%d tx/s offered", r)
 	}
 	p.NominalX(names...)
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Y.Max *= 1.2 // room for the legend
 	return p.Save(7*vg.Inch, 4*vg.Inch, path)
 }
 
