@@ -37,12 +37,17 @@ type Dest struct {
 	URI string
 	// Host is the host part of URI as written (IPv6 without brackets).
 	Host string
-	// Port is the port used: from URI, else 5061 for TLS, else 5060.
+	// Port is the URI's port, else 5061 for TLS, else 5060. A destination
+	// named by host name sends to its targets' ports (Addr, Target), which
+	// SRV may have chosen.
 	Port uint16
-	// Transport is udp, tcp or tls (sips: and ;transport=tls give tls).
+	// Transport is udp, tcp or tls (sips: and ;transport=tls give tls); for
+	// a host name without a transport parameter, the primary target's
+	// (NAPTR or SRV may have chosen it).
 	Transport Transport
-	// Addr is where packets go: the IP literal of URI, or the first address
-	// Options.Resolve gave for Host, with Port.
+	// Addr is where packets go: the IP literal of URI with Port; for a host
+	// name, the primary target (the first of its targets in preference
+	// order, see target.go). Target(key) spreads requests over all of them.
 	Addr netip.AddrPort
 	// Flags is the flags column as read (Kamailio bits: 1 inactive, 2 trying,
 	// 4 disabled, 8 probing, 16 no DNS at load).
@@ -60,6 +65,12 @@ type Dest struct {
 	seed uint64       // rendezvous seed: hash of the identity (duid, else URI)
 	log  *slog.Logger // for Transition
 	ovl  bool         // added by the run-time overlay (Dispatcher.Add)
+
+	// A destination named by host name: its targets in preference order
+	// (immutable, like the rest of the Dest) and the DNS entry they came
+	// from (shared across table versions). Both nil for an IP literal.
+	targets []target
+	dns     *dnsEntry
 }
 
 // Identity is what matches a destination across reloads and seeds its

@@ -1,6 +1,7 @@
 package dispatcher
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,12 @@ type Dispatcher struct {
 	mu   sync.Mutex
 	opts Options
 	ovl  []overlayOp
+
+	// DNS entries of the current table (dns.go), under mu.
+	dnsList    []*dnsEntry
+	dnsByKey   map[dnsKey]*dnsEntry
+	dnsWake    chan struct{} // tells the refresh loop the entries changed
+	dnsStarted atomic.Bool
 }
 
 // New returns a Dispatcher serving t (a table with no sets when t is nil).
@@ -25,13 +32,14 @@ func New(t *Table, opts Options) *Dispatcher {
 	if t == nil {
 		t = newTable("", nil)
 	}
-	d := &Dispatcher{opts: opts}
+	d := &Dispatcher{opts: opts, dnsWake: make(chan struct{}, 1)}
 	for _, ds := range t.all {
 		if ds.log == nil {
 			ds.log = opts.Logger
 		}
 	}
 	d.cur.Store(t)
+	d.indexDNS()
 	return d
 }
 
@@ -91,8 +99,9 @@ func (df Diff) String() string {
 }
 
 // Swap publishes t and returns what changed. Every destination of t that was
-// in the current table (same set and duid, or same set, transport and
-// address when either has no duid) takes over the old one's Runtime: its
+// in the current table (same set and duid; else, for a destination named by
+// host name, same set and URI; else same set, transport and address when
+// either has no duid) takes over the old one's Runtime: its
 // state, counters and latency survive. When its flags column changed, the
 // state bits that changed are set as the new flags say (an operator who
 // writes 4 in the file and reloads gets a disabled destination). New
@@ -117,11 +126,15 @@ func (d *Dispatcher) swapLocked(t *Table) Diff {
 	}
 	byID := map[idKey]*Dest{}
 	byAddr := map[addrKey]*Dest{}
+	byName := map[idKey]*Dest{} // named destinations by set and URI
 	for _, od := range old.all {
 		if od.Attrs.DUID != "" {
 			byID[idKey{od.Set, od.Attrs.DUID}] = od
 		}
-		byAddr[addrKey{od.Set, od.Transport, od.Addr}] = od
+		if od.dns != nil {
+			byName[idKey{od.Set, od.URI}] = od
+		}
+		byAddr[addrKey{set: od.Set, tr: od.Transport, ap: od.Addr}] = od
 	}
 	used := map[*Dest]bool{}
 	var diff Diff
@@ -134,8 +147,14 @@ func (d *Dispatcher) swapLocked(t *Table) Diff {
 		if nd.Attrs.DUID != "" {
 			od = byID[idKey{nd.Set, nd.Attrs.DUID}]
 		}
+		if (od == nil || used[od]) && nd.dns != nil {
+			od = byName[idKey{nd.Set, nd.URI}]
+			if od != nil && (used[od] || (od.Attrs.DUID != "" && nd.Attrs.DUID != "" && od.Attrs.DUID != nd.Attrs.DUID)) {
+				od = nil
+			}
+		}
 		if od == nil || used[od] {
-			od = byAddr[addrKey{nd.Set, nd.Transport, nd.Addr}]
+			od = byAddr[addrKey{set: nd.Set, tr: nd.Transport, ap: nd.Addr}]
 			if od != nil && (used[od] || (od.Attrs.DUID != "" && nd.Attrs.DUID != "" && od.Attrs.DUID != nd.Attrs.DUID)) {
 				od = nil
 			}
@@ -152,6 +171,9 @@ func (d *Dispatcher) swapLocked(t *Table) Diff {
 		}
 		if od.Addr != nd.Addr {
 			what = append(what, "address "+od.Addr.String()+" -> "+nd.Addr.String())
+		}
+		if (od.dns != nil || nd.dns != nil) && !slices.Equal(od.Targets(), nd.Targets()) {
+			what = append(what, "targets "+targetList(od)+" -> "+targetList(nd))
 		}
 		if od.Flags != nd.Flags {
 			what = append(what, "flags "+strconv.Itoa(od.Flags)+" -> "+strconv.Itoa(nd.Flags))
@@ -175,6 +197,7 @@ func (d *Dispatcher) swapLocked(t *Table) Diff {
 		}
 	}
 	d.cur.Store(t)
+	d.indexDNS()
 	for _, f := range fixes {
 		f.d.Transition(f.clear, f.set, f.description)
 	}
@@ -194,6 +217,7 @@ func (d *Dispatcher) Reload(path string) (Diff, []Warning, error) {
 		return Diff{}, nil, err
 	}
 	l := newLoader(path, &d.opts)
+	l.reuse = d.dnsByKey
 	if err := l.parse(data); err != nil {
 		reloadsError.Inc()
 		return Diff{}, l.warns, err
@@ -337,6 +361,7 @@ func (d *Dispatcher) apply(dests []*Dest, op overlayOp, strict bool) ([]*Dest, e
 		o := d.opts
 		o.Strict = true
 		l := newLoader("run-time add", &o)
+		l.reuse = d.dnsByKey
 		if err := l.parse([]byte(op.line)); err != nil {
 			return dests, err
 		}
@@ -349,7 +374,8 @@ func (d *Dispatcher) apply(dests []*Dest, op overlayOp, strict bool) ([]*Dest, e
 				continue
 			}
 			if (nd.Attrs.DUID != "" && x.Attrs.DUID == nd.Attrs.DUID) ||
-				(x.Transport == nd.Transport && x.Addr == nd.Addr) {
+				(nd.dns == nil && x.dns == nil && x.Transport == nd.Transport && x.Addr == nd.Addr) ||
+				(nd.dns != nil && x.dns != nil && x.dns.key == nd.dns.key) {
 				if strict {
 					return dests, detail(ErrExists, "set "+strconv.Itoa(nd.Set)+" already has "+x.URI)
 				}
@@ -444,4 +470,22 @@ func (d *Dispatcher) SetState(set int, uri string, st State, reason string) erro
 		return detail(ErrUnknownDest, "no destination "+quoteToken(uri)+" in set "+strconv.Itoa(set))
 	}
 	return nil
+}
+
+// targetList renders a destination's targets for a Diff: "[10.0.0.1:5060
+// 10.0.0.2:5060]", or its address for an IP literal.
+func targetList(d *Dest) string {
+	if len(d.targets) == 0 {
+		return "[" + d.Addr.String() + "]"
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range d.targets {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(d.targets[i].ap.String())
+	}
+	b.WriteByte(']')
+	return b.String()
 }

@@ -17,14 +17,23 @@
 //   - Dispatcher holds the current Table behind an atomic pointer. Swap and
 //     Reload carry the Runtime (state word, counters, latency) of every
 //     destination that stays into the new table.
+//   - A destination named by host name keeps its URI and gets the targets
+//     DNS gives (RFC 3263: NAPTR, SRV with priority and weight, A/AAAA).
+//     Dest.Target picks one per key, Table.ByAddr and ByIP find the
+//     destination by any of them, and Dest.DNS tells their age and the last
+//     DNS error; on a DNS failure the last good targets stay in use.
 //
 // # What it never does
 //
 // It sends no packets and parses no SIP: callers hash the request fields they
-// route by (Hash, HashFold) and pass the hash to Select. It never resolves a
-// name on its own: host names go through Options.Resolve at load time. It
+// route by (Hash, HashFold) and pass the hash to Select. It speaks no DNS:
+// host names go through the func in Options.DNS (or Options.Resolve), at
+// load and, once Dispatcher.StartDNS runs, again when their TTL runs out; a
+// name becomes a destination with several targets (Dest.Target), and a
+// change of targets is a new table, swapped in like a reload (dns.go). It
 // never locks, allocates, or calls through an interface on the lookup paths
-// (Dispatcher.Current, Table.Set, Set.Select, Table.ByAddr, Table.ByIP).
+// (Dispatcher.Current, Table.Set, Set.Select, Dest.Target, Table.ByAddr,
+// Table.ByIP).
 //
 // # Who owns memory
 //

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The list file is read the way Kamailio 5.6's ds_load_list reads it, byte
@@ -28,10 +29,25 @@ import (
 type Options struct {
 	// Strict turns every Warning into a *ParseError: the file is refused.
 	Strict bool
-	// Resolve looks up a destination's host name; the first address is used.
-	// When nil or failing, the line is skipped with a warning. It is never
-	// called for an IP literal nor for a token that is not a URI.
+	// DNS resolves a destination named by host name (RFC 3263: NAPTR, SRV,
+	// A/AAAA, with TTLs; cmd/sipfront passes lb/resolve). The destination
+	// keeps every target found (see Dest.Target) and Dispatcher.StartDNS
+	// refreshes them by TTL. A name that fails when its line is loaded
+	// skips the line with a warning. It is never called for an IP literal
+	// nor for a token that is not a URI.
+	DNS DNSFunc
+	// Resolve is the older form of DNS: A/AAAA addresses of a host, without
+	// TTL (refreshed every minute by StartDNS). Used when DNS is nil.
 	Resolve func(host string) ([]netip.Addr, error)
+	// DNSMinTTL and DNSMaxTTL bound the time between two lookups of a name,
+	// whatever its TTL says: 0 means 5 s and 1 h. DNSMinTTL is also the
+	// first retry after a failure (doubling while it lasts).
+	DNSMinTTL, DNSMaxTTL time.Duration
+	// DNSTimeout bounds one lookup (all of its queries); 0 means 10 s.
+	DNSTimeout time.Duration
+	// PreferIPv6 makes a host's IPv6 address take its calls when it also
+	// has IPv4 ones (by default IPv4 does, and IPv6 is the fallback).
+	PreferIPv6 bool
 	// Check, when set, vets every destination before it is kept (for
 	// example: an IPv6 destination with no IPv6 listener, a socket= attr
 	// that is not one of ours); an error skips the line with a warning.
@@ -101,9 +117,10 @@ type idKey struct {
 }
 
 type addrKey struct {
-	set int
-	tr  Transport
-	ap  netip.AddrPort
+	set  int
+	tr   Transport
+	ap   netip.AddrPort
+	name dnsKey // a destination named by host name: its query instead
 }
 
 type loader struct {
@@ -113,10 +130,17 @@ type loader struct {
 	warns  []Warning
 	byDUID map[idKey]int   // → line
 	byAddr map[addrKey]int // → line
+
+	// DNS entries: made by this load, failed in this load, and those of
+	// the running table (set by the Dispatcher; read only).
+	entries map[dnsKey]*dnsEntry
+	failed  map[dnsKey]error
+	reuse   map[dnsKey]*dnsEntry
 }
 
 func newLoader(name string, opts *Options) *loader {
-	return &loader{name: name, opts: opts, byDUID: map[idKey]int{}, byAddr: map[addrKey]int{}}
+	return &loader{name: name, opts: opts, byDUID: map[idKey]int{}, byAddr: map[addrKey]int{},
+		entries: map[dnsKey]*dnsEntry{}, failed: map[dnsKey]error{}}
 }
 
 // warn records a warning, or returns it as the error in Strict mode.
@@ -396,30 +420,34 @@ func (l *loader) add(n, set, uCol int, uriTok string, flags, prio int, hasAttrs 
 		d.Attrs = a
 	}
 
-	ip := u.ip
-	if !ip.IsValid() {
-		if l.opts.Resolve == nil {
-			return skip(uCol, uriTok, ErrResolve, "host name "+quoteToken(u.host)+" and no resolver", "")
+	if ip := u.ip; ip.IsValid() {
+		if ip.Is4In6() {
+			if err := l.warn(n, uCol, uriTok, ErrCompat, "IPv4-mapped address used as "+ip.Unmap().String(),
+				"treats it as IPv6 and skips it without an IPv6 listener"); err != nil {
+				return err
+			}
 		}
-		addrs, err := l.opts.Resolve(u.host)
-		if err != nil {
+		d.Addr = netip.AddrPortFrom(ip.Unmap(), port)
+		if l.opts.Check != nil {
+			if err := l.opts.Check(d); err != nil {
+				return skip(uCol, uriTok, ErrRejected, err.Error(), "")
+			}
+		}
+	} else {
+		q := DNSQuery{Host: u.host, Port: u.port, Secure: u.secure}
+		if u.tparam {
+			q.Transport = u.transport
+		}
+		e, err := l.entry(q)
+		switch {
+		case errors.Is(err, errNoResolver):
+			return skip(uCol, uriTok, ErrResolve, "host name "+quoteToken(u.host)+" and no resolver", "")
+		case errors.Is(err, errNoAddress):
+			return skip(uCol, uriTok, ErrResolve, "no address for "+quoteToken(u.host), "")
+		case err != nil:
 			return skip(uCol, uriTok, ErrResolve, "cannot resolve "+quoteToken(u.host)+": "+err.Error(), "")
 		}
-		if len(addrs) == 0 || !addrs[0].IsValid() {
-			return skip(uCol, uriTok, ErrResolve, "no address for "+quoteToken(u.host), "")
-		}
-		ip = addrs[0]
-	}
-	if u.ip.Is4In6() {
-		if err := l.warn(n, uCol, uriTok, ErrCompat, "IPv4-mapped address used as "+ip.Unmap().String(),
-			"treats it as IPv6 and skips it without an IPv6 listener"); err != nil {
-			return err
-		}
-	}
-	d.Addr = netip.AddrPortFrom(ip.Unmap(), port)
-
-	if l.opts.Check != nil {
-		if err := l.opts.Check(d); err != nil {
+		if err := d.setTargets(e, l.opts); err != nil {
 			return skip(uCol, uriTok, ErrRejected, err.Error(), "")
 		}
 	}
@@ -430,7 +458,12 @@ func (l *loader) add(n, set, uCol int, uriTok string, flags, prio int, hasAttrs 
 				strconv.Itoa(prev)+" in set "+strconv.Itoa(set), "keeps both")
 		}
 	}
-	ak := addrKey{set, d.Transport, d.Addr}
+	// A name is a duplicate by its query, not by its address: two names
+	// may share a machine, and addresses change with DNS.
+	ak := addrKey{set: set, tr: d.Transport, ap: d.Addr}
+	if d.dns != nil {
+		ak = addrKey{set: set, name: d.dns.key}
+	}
 	if prev, ok := l.byAddr[ak]; ok {
 		return skip(uCol, uriTok, ErrDuplicate, "same address as line "+strconv.Itoa(prev)+" in set "+
 			strconv.Itoa(set)+" (use weight= to give a destination a larger share)",

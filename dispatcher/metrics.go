@@ -4,6 +4,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 )
@@ -12,6 +13,12 @@ import (
 var (
 	reloadsOK    = metrics.NewCounter(`sipfront_dispatcher_reloads_total{result="ok"}`)
 	reloadsError = metrics.NewCounter(`sipfront_dispatcher_reloads_total{result="error"}`)
+
+	// DNS refreshes of destinations named by host name (dns.go), and the
+	// table swaps that changed targets.
+	dnsRefreshOK    = metrics.NewCounter(`sipfront_dispatcher_dns_refreshes_total{result="ok"}`)
+	dnsRefreshError = metrics.NewCounter(`sipfront_dispatcher_dns_refreshes_total{result="error"}`)
+	dnsSwaps        = metrics.NewCounter(`sipfront_dispatcher_dns_swaps_total`)
 )
 
 // WritePrometheus writes the per-destination series of the current table in
@@ -23,6 +30,7 @@ var (
 //	sipfront_dispatcher_destination_state{set,uri,state}   1 for the current state, 0 for the others
 //	sipfront_dispatcher_destination_probe_failures_total{set,uri}
 //	sipfront_dispatcher_destination_latency_seconds{set,uri,stat="ewma"|"max"}
+//	sipfront_dispatcher_destination_dns_age_seconds{set,uri}   named destinations: time since DNS confirmed the targets
 func (d *Dispatcher) WritePrometheus(w io.Writer) {
 	t := d.Current()
 	labels := make([]string, len(t.all))
@@ -44,6 +52,12 @@ func (d *Dispatcher) WritePrometheus(w io.Writer) {
 	}
 	for i, ds := range t.all {
 		metrics.WriteCounterUint64(w, "sipfront_dispatcher_destination_probe_failures_total{"+labels[i]+"}", ds.RT.ProbeFailures.Load())
+	}
+	now := time.Now()
+	for i, ds := range t.all {
+		if st, ok := ds.DNS(); ok {
+			metrics.WriteGaugeFloat64(w, "sipfront_dispatcher_destination_dns_age_seconds{"+labels[i]+"}", st.Age(now).Seconds())
+		}
 	}
 	for i, ds := range t.all {
 		metrics.WriteGaugeFloat64(w, "sipfront_dispatcher_destination_latency_seconds{"+labels[i]+`,stat="ewma"}`,

@@ -106,6 +106,17 @@ func newTable(name string, dests []*Dest) *Table {
 			e := addrKeyOf(d.Addr.Addr(), d.Addr.Port())
 			e.d = d
 			t.addrs = append(t.addrs, e)
+			// A named destination is found by any of its targets: a back
+			// end may send from any, and a cookie may name any.
+			for i := range d.targets {
+				ap := d.targets[i].ap
+				if ap == d.Addr || slices.ContainsFunc(d.targets[:i], func(o target) bool { return o.ap == ap }) {
+					continue
+				}
+				e := addrKeyOf(ap.Addr(), ap.Port())
+				e.d = d
+				t.addrs = append(t.addrs, e)
+			}
 		}
 	}
 	slices.SortStableFunc(t.addrs, func(a, b addrEntry) int { return cmpEntry(&a, &b) })
@@ -143,8 +154,9 @@ func (t *Table) Set(id int) *Set {
 	return nil
 }
 
-// ByAddr returns the destination at exactly this address and port, or nil;
-// when several sets list it, the one in the lowest set. IPv4-mapped IPv6
+// ByAddr returns the destination at exactly this address and port (its
+// Addr, or any target of a destination named by host name), or nil; when
+// several sets list it, the one in the lowest set. IPv4-mapped IPv6
 // addresses match their IPv4 form.
 func (t *Table) ByAddr(ap netip.AddrPort) *Dest {
 	if t == nil {
@@ -161,8 +173,9 @@ func (t *Table) ByAddr(ap netip.AddrPort) *Dest {
 	return nil
 }
 
-// ByIP returns a destination on this IP (any port), or nil: "does this
-// request come from a back end". The one with the lowest port is returned.
+// ByIP returns a destination on this IP (any port, any target), or nil:
+// "does this request come from a back end". The one with the lowest port is
+// returned.
 func (t *Table) ByIP(ip netip.Addr) *Dest {
 	if t == nil {
 		return nil

@@ -11,7 +11,8 @@ type uriParts struct {
 	host      string     // as written, IPv6 without brackets
 	ip        netip.Addr // valid when host is an IP literal
 	port      uint16     // 0 when absent
-	transport Transport  // from sips: / ;transport=, 0 when absent
+	transport Transport  // from sips: / ;transport=, UDP when absent
+	tparam    bool       // the URI has a ;transport= parameter
 	dotted    bool       // host name with at least one dot
 }
 
@@ -113,6 +114,7 @@ func parseURI(uri string) (u uriParts, reason, kam string) {
 		if !strings.EqualFold(name, "transport") {
 			continue
 		}
+		u.tparam = true
 		switch strings.ToLower(value) {
 		case "udp":
 			u.transport = UDP
