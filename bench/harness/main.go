@@ -48,6 +48,8 @@ type config struct {
 	ceilRates []int
 	ceilDur   time.Duration
 	parser    bool
+	raw       bool
+	ceiling   bool
 	install   bool
 	command   string
 }
@@ -96,6 +98,8 @@ func run() int {
 	ceilRates := fs.String("ceiling-rates", env("CEILING_RATES", "10000,20000,30000,40000"), "call rates for sipbench's own ceiling (env CEILING_RATES)")
 	fs.DurationVar(&c.ceilDur, "ceiling-duration", mustDur(env("CEILING_DURATION", "4s")), "load time per ceiling point")
 	fs.BoolVar(&c.parser, "parser", env("PARSER", "1") == "1", "run the parser comparison (env PARSER=0 to skip)")
+	fs.BoolVar(&c.raw, "raw", env("RAW", "1") == "1", "run the raw forwarding benchmark (env RAW=0 to skip)")
+	fs.BoolVar(&c.ceiling, "ceiling", env("CEILING", "1") == "1", "measure sipbench's own ceiling (env CEILING=0 to skip)")
 	fs.BoolVar(&c.install, "install", env("INSTALL", "1") == "1", "apt-get install kamailio and sip-tester when missing, as root (env INSTALL=0 to skip)")
 	reportOnly := fs.Bool("report-only", false, "only rebuild the plots and RESULTS.md from the CSV files")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -144,14 +148,15 @@ func run() int {
 	steps := []struct {
 		name string
 		fn   func(*config) error
+		on   bool
 	}{
-		{"sweep", sweep},
-		{"raw forwarding", rawForwarding},
-		{"sipbench ceiling", ceiling},
-		{"parser vs sipgo", parserCmp},
+		{"sweep", sweep, true},
+		{"raw forwarding", rawForwarding, c.raw},
+		{"sipbench ceiling", ceiling, c.ceiling},
+		{"parser vs sipgo", parserCmp, c.parser},
 	}
 	for _, s := range steps {
-		if s.name == "parser vs sipgo" && !c.parser {
+		if !s.on {
 			continue
 		}
 		logf("== %s", s.name)

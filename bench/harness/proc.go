@@ -205,3 +205,35 @@ func hostBusy() float64 {
 	}
 	return busy / clkTck
 }
+
+// udpDrops sums the receive drops (last column of /proc/net/udp) of the
+// sockets bound to the given local ports: datagrams the kernel threw away
+// because the socket's receive buffer was full (its reader fell behind).
+func udpDrops(ports ...uint16) int64 {
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return 0
+	}
+	want := map[uint16]bool{}
+	for _, p := range ports {
+		want[p] = true
+	}
+	var sum int64
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		_, hexPort, ok := strings.Cut(f[1], ":")
+		if !ok {
+			continue
+		}
+		p, err := strconv.ParseUint(hexPort, 16, 16)
+		if err != nil || !want[uint16(p)] {
+			continue
+		}
+		d, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
+		sum += d
+	}
+	return sum
+}

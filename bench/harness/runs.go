@@ -34,6 +34,7 @@ type sweepRow struct {
 	SubjectCPUPct            float64 // % of one core over the load
 	LoadCPU, UASCPU          float64 // s
 	OtherCPUPct              float64 // % of one core used by other work on the host meanwhile
+	SubjectDrops, UASDrops   int64   // datagrams dropped on the listen sockets (receive buffer full)
 	P50, P90, P99, P999      float64 // ms, INVITE → 200
 	ByeP99                   float64 // ms
 	Retrans                  int64
@@ -325,6 +326,11 @@ func sweepPoint(c *config, subject, load string, rate, rep int) (*sweepRow, erro
 	row := &sweepRow{Subject: subject, Load: load, Rate: rate, Rep: rep, DurationS: c.duration.Seconds()}
 	calls := int64(float64(rate) * c.duration.Seconds())
 	s0, u0, t0, h0 := cpuTree(subj.pid()), cpuTree(uas.pid()), time.Now(), hostBusy()
+	var bports []uint16
+	for _, b := range e.backends {
+		bports = append(bports, b.Port())
+	}
+	sd0, ud0 := udpDrops(e.listen.Port()), udpDrops(bports...)
 	switch load {
 	case "sipbench":
 		s, cpu, err := runUAC(c, e.dir, e.listen, -1, "-rate", strconv.Itoa(rate), "-count", strconv.FormatInt(calls, 10),
@@ -361,6 +367,7 @@ func sweepPoint(c *config, subject, load string, rate, rep int) (*sweepRow, erro
 	wall := time.Since(t0).Seconds()
 	row.SubjectCPU = cpuDelta(s0, cpuTree(subj.pid()))
 	row.UASCPU = cpuDelta(u0, cpuTree(uas.pid()))
+	row.SubjectDrops, row.UASDrops = udpDrops(e.listen.Port())-sd0, udpDrops(bports...)-ud0
 	if row.Attempted > 0 {
 		row.FailedPct = 100 * float64(row.Attempted-row.Completed) / float64(row.Attempted)
 	}
@@ -395,8 +402,8 @@ func sweep(c *config) error {
 					if err != nil {
 						return fmt.Errorf("%s at %d/s: %w", key, rate, err)
 					}
-					logf("%-8s %-8s %6d/s: completed %6.0f/s, failed %6.2f%%, %6.1f µs/call, %7.0f msgs/s/core, cpu %5.1f%%, p50 %.2f p99 %.2f ms, other work %3.0f%%",
-						subject, load, rate, row.CompletedCPS, row.FailedPct, row.UsPerCall, row.MsgsPerCoreS, row.SubjectCPUPct, row.P50, row.P99, row.OtherCPUPct)
+					logf("%-8s %-8s %6d/s: completed %6.0f/s, failed %6.2f%%, %6.1f µs/call, %7.0f msgs/s/core, cpu %5.1f%%, p50 %.2f p99 %.2f ms, drops %d, other work %3.0f%%",
+						subject, load, rate, row.CompletedCPS, row.FailedPct, row.UsPerCall, row.MsgsPerCoreS, row.SubjectCPUPct, row.P50, row.P99, row.SubjectDrops, row.OtherCPUPct)
 					rows = append(rows, row)
 					if row.FailedPct >= c.failStop {
 						logf("%s: %.1f%% failed at %d/s, not tried at higher rates", key, row.FailedPct, rate)
