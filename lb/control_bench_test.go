@@ -61,5 +61,5 @@ func BenchmarkHealthz1000(b *testing.B) {
 
 func BenchmarkSetState(b *testing.B) {
 	benchControl(b, farmList(1000), http.MethodPost, "/RPC",
-		`{"jsonrpc":"2.0","method":"dispatcher.set_state","params":["a",1,"sip:10.0.3.242:5060"],"id":1}`)
+		`{"jsonrpc":"2.0","method":"dispatcher.set_state","params":["a",1,"sip:10.0.3.222:5060"],"id":1}`)
 }
