@@ -35,6 +35,9 @@ type Config struct {
 	// UDPSize is the EDNS0 payload size advertised. 0 means 1232 (the DNS
 	// flag day 2020 value, which avoids IP fragmentation).
 	UDPSize int
+	// HostsFile is read before DNS is asked (see hosts.go); "" means none.
+	// ReadResolvConf sets it to /etc/hosts.
+	HostsFile string
 }
 
 // Limits from glibc's resolver (resolv.h), which resolv.conf files are
@@ -60,10 +63,20 @@ func DefaultConfig() Config {
 	}
 }
 
-// ReadResolvConf reads a resolv.conf file (usually /etc/resolv.conf). When
-// it cannot be read, the error says why and the Config is DefaultConfig, so
-// a caller may go on as glibc would.
+// SystemHosts is the hosts file ReadResolvConf puts in the Config.
+const SystemHosts = "/etc/hosts"
+
+// ReadResolvConf reads a resolv.conf file (usually /etc/resolv.conf), and
+// sets HostsFile to SystemHosts. When the file cannot be read, the error
+// says why and the Config is DefaultConfig's, so a caller may go on as glibc
+// would.
 func ReadResolvConf(path string) (Config, error) {
+	c, err := readResolvConf(path)
+	c.HostsFile = SystemHosts
+	return c, err
+}
+
+func readResolvConf(path string) (Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return DefaultConfig(), err

@@ -73,8 +73,13 @@ func TestReadResolvConf(t *testing.T) {
 	if err != nil || len(c.Servers) != 1 || c.Servers[0] != netip.MustParseAddrPort("127.0.0.53:53") {
 		t.Errorf("got %+v, %v", c, err)
 	}
+	if c.HostsFile != SystemHosts {
+		t.Errorf("HostsFile %q, want %q", c.HostsFile, SystemHosts)
+	}
 	c, err = ReadResolvConf(filepath.Join(dir, "missing"))
-	if err == nil || !reflect.DeepEqual(c, DefaultConfig()) {
+	want := DefaultConfig()
+	want.HostsFile = SystemHosts
+	if err == nil || !reflect.DeepEqual(c, want) {
 		t.Errorf("missing file: got %+v, %v; want the defaults and an error", c, err)
 	}
 }

@@ -13,8 +13,10 @@
 //     every address found, each with its transport, port and SRV priority
 //     and weight, and the smallest TTL met on the way (negative answers
 //     included, RFC 2308), so a refresh at that time sees any change.
-//   - It is its own stub resolver: it reads the name servers, search list
-//     and options from resolv.conf (ParseResolvConf), sends queries over UDP
+//   - It is its own stub resolver: it answers from the hosts file first
+//     (ParseHosts; a listed name gets A/AAAA targets only), reads the name
+//     servers, search list and options from resolv.conf (ParseResolvConf),
+//     sends queries over UDP
 //     with EDNS0 from a fresh random port and a random ID, ignores answers
 //     that do not match the question, retries over TCP when an answer is
 //     truncated, and walks the servers and attempts within the timeout.
@@ -43,6 +45,7 @@
 // miekg/dns v1 is frozen (its README announces fixes only and an archive,
 // with v2 elsewhere) and brings a whole server and DNSSEC with it. What
 // dnsmessage leaves to us is small and specific: a UDP/TCP exchange (about
-// 200 lines, tested against a loopback server, see package dnstest), a
-// resolv.conf reader and the NAPTR record body (both fuzzed).
+// 200 lines, tested against a loopback server, see package dnstest), and
+// readers for resolv.conf, the hosts file and the NAPTR record body (all
+// fuzzed).
 package resolve

@@ -70,6 +70,7 @@ const (
 	ByNAPTR Method = iota + 1 // NAPTR, then SRV, then A/AAAA
 	BySRV                     // SRV, then A/AAAA
 	ByAddr                    // A/AAAA alone
+	ByHosts                   // the hosts file
 )
 
 func (m Method) String() string {
@@ -80,6 +81,8 @@ func (m Method) String() string {
 		return "srv"
 	case ByAddr:
 		return "a"
+	case ByHosts:
+		return "hosts"
 	}
 	return "none"
 }
@@ -104,8 +107,9 @@ type Result struct {
 
 // Resolver runs lookups. It is safe for concurrent use.
 type Resolver struct {
-	cfg Config
-	rot atomic.Uint32
+	cfg   Config
+	rot   atomic.Uint32
+	hosts *hostsFile
 }
 
 // maxTargets bounds a Result; maxSRVTargets bounds the SRV records of one
@@ -134,7 +138,7 @@ func New(cfg Config) (*Resolver, error) {
 		cfg.UDPSize = 1232
 	}
 	cfg.UDPSize = min(cfg.UDPSize, maxUDPReply)
-	return &Resolver{cfg: cfg}, nil
+	return &Resolver{cfg: cfg, hosts: &hostsFile{path: cfg.HostsFile}}, nil
 }
 
 // Config is the configuration in use.
@@ -166,6 +170,9 @@ func (r *Resolver) Lookup(ctx context.Context, q Query) (Result, error) {
 	if err := checkName(strings.TrimSuffix(q.Host, ".")); err != nil {
 		return Result{}, &QueryError{Name: "", Type: "host", Err: err}
 	}
+	if res, ok := r.fromHosts(q); ok {
+		return res, nil
+	}
 	var first error
 	for _, name := range r.candidates(q.Host) {
 		res, err := r.lookupName(ctx, name, q)
@@ -194,6 +201,32 @@ func (r *Resolver) LookupHost(ctx context.Context, host string) ([]netip.Addr, t
 		addrs[i] = t.Addr.Addr()
 	}
 	return addrs, res.TTL, nil
+}
+
+// fromHosts answers q from the hosts file when it lists the host: A/AAAA
+// targets on the URI's port or the default one.
+func (r *Resolver) fromHosts(q Query) (Result, bool) {
+	host := strings.ToLower(strings.TrimSuffix(q.Host, "."))
+	addrs := r.hosts.lookup(host)
+	if len(addrs) == 0 {
+		return Result{}, false
+	}
+	t := q.Transport
+	if t == 0 {
+		t = defaultTransport(q.Secure, r)
+	}
+	port := q.Port
+	if port == 0 {
+		port = defaultPort(t)
+	}
+	res := Result{Name: host + ".", Method: ByHosts, TTL: hostsTTL}
+	for _, a := range addrs {
+		if len(res.Targets) == maxTargets {
+			break
+		}
+		res.Targets = append(res.Targets, Target{Addr: netip.AddrPortFrom(a, port), Transport: t, Name: host})
+	}
+	return res, true
 }
 
 func (r *Resolver) lookupName(ctx context.Context, name string, q Query) (Result, error) {
