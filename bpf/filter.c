@@ -38,6 +38,7 @@
 #define UA_MAX 8               /* User-Agent prefixes */
 #define UA_LEN 32              /* bytes per prefix */
 #define SCAN_LIMIT 1024        /* LFs searched for the User-Agent line, from the start line on */
+#define BLOCK 8                /* bytes per bpf_loop step of that search: one word */
 #define CRLF_MAX 8             /* leading CR/LF bytes skipped before the start line */
 #define METHOD_MAX 32          /* longest method token */
 #define SEP_MAX 16             /* bytes of "  :  " between User-Agent and its value */
@@ -339,7 +340,7 @@ __global int ua_header(struct xdp_md *ctx, __u32 poff, __u32 n, __u32 h)
 	return REASON_PASSED;
 }
 
-/* ua_scan is the state of the header scan that bpf_loop hands to ua_chunk. */
+/* ua_scan is the state of the header scan that bpf_loop hands to ua_block. */
 struct ua_scan {
 	const __u8 *b;   /* payload */
 	const void *end; /* data_end */
@@ -349,12 +350,14 @@ struct ua_scan {
 	__u32 _pad;
 };
 
-/* ua_chunk looks at the 8 payload bytes at start + 8*idx. For each LF it
- * looks at the line after it: an empty line (end of the headers) or one with
- * no room for "User-Agent" ends the scan without a candidate; a line that
- * begins with "user-age" (any case) ends it with that line. Returns 1 to
- * stop bpf_loop. A chunk without LF costs one load and a few ALU operations. */
-static long ua_chunk(__u64 idx, void *arg)
+/* ua_block looks at the BLOCK (8) payload bytes at start + BLOCK*idx. For
+ * each LF it looks at the line after it: an empty line (end of the headers)
+ * or one with no room for "User-Agent" ends the scan without a candidate; a
+ * line that begins with "user-age" (any case) ends it with that line.
+ * Returns 1 to stop bpf_loop. A word without LF costs one load and a few ALU
+ * operations. One word per call: with two or more, the verifier tracks every
+ * combination of where LFs may fall in the block and runs past its limit. */
+static long ua_block(__u64 idx, void *arg)
 {
 	struct ua_scan *st = arg;
 	const __u8 *b = st->b, *p, *l;
@@ -362,17 +365,17 @@ static long ua_chunk(__u64 idx, void *arg)
 	__u32 n = st->n, k, o, h;
 	__u64 x;
 
-	if (idx >= SCAN_LIMIT / 8 || st->start > CRLF_MAX || n > 0xffff)
+	if (idx >= SCAN_LIMIT / BLOCK || st->start > CRLF_MAX || n > 0xffff)
 		return 1;
-	k = st->start + (__u32)idx * 8;
+	k = st->start + (__u32)idx * BLOCK;
 	p = b + k;
 	if (k + 8 <= n && (const void *)(p + 8) <= end) {
-		/* A zero byte in x <=> an LF in the chunk (exact for "any"). */
+		/* A zero byte in x <=> an LF in the word (exact for "any"). */
 		x = *(const __u64 *)p ^ 0x0a0a0a0a0a0a0a0aULL;
 		if (((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) == 0)
 			return 0;
 	}
-	for (o = 0; o < 8; o++) {
+	for (o = 0; o < BLOCK; o++) {
 		if (k + o >= n || (const void *)(p + o + 1) > end)
 			return 1;
 		if (p[o] != '\n')
@@ -391,7 +394,7 @@ static long ua_chunk(__u64 idx, void *arg)
 	return 0;
 }
 
-/* ua_check finds the User-Agent line (ua_chunk) of the message whose start
+/* ua_check finds the User-Agent line (ua_block) of the message whose start
  * line begins at payload offset i, and checks it (ua_header). */
 __global int ua_check(struct xdp_md *ctx, __u32 poff, __u32 n, __u32 i)
 {
@@ -405,7 +408,7 @@ __global int ua_check(struct xdp_md *ctx, __u32 poff, __u32 n, __u32 i)
 	if (poff > PAYLOAD_OFF_MAX || i > CRLF_MAX || n > 0xffff)
 		return REASON_PASSED;
 	st.b = data + poff;
-	bpf_loop(SCAN_LIMIT / 8, ua_chunk, &st, 0);
+	bpf_loop(SCAN_LIMIT / BLOCK, ua_block, &st, 0);
 	if (st.h == 0)
 		return REASON_PASSED;
 	return ua_header(ctx, poff, n, st.h);

@@ -29,8 +29,8 @@ func TestOpenAutoUnknownInterface(t *testing.T) {
 	f, err := Open(ModeAuto, []string{"sipfront-nope0"}, fixtureConfig(), newTestLogger(io.Discard))
 	if err == nil {
 		f.Close()
-		if f.Mode() == ModeUser {
-			t.Skip("XDP not available here; auto fell back before looking at interfaces")
+		if reason := hostCannotRunXDP(); f.Mode() == ModeUser && reason != "" {
+			t.Skip("XDP not available here (" + reason + "); auto fell back before looking at interfaces")
 		}
 		t.Fatal("Open(auto) with an unknown interface succeeded")
 	}

@@ -7,6 +7,7 @@ package bpf
 // TestConstantsMatchC reads filter.c to check the numbers.
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"net/netip"
@@ -313,20 +314,19 @@ func isStatusLine(s []byte) bool {
 		s[8] >= '0' && s[8] <= '9'
 }
 
-// uaFind is ua_chunk's scan, a byte at a time: the offset of the first line
-// after an LF at b[start : start+scanLimit] that begins with "user-age" (any
-// case), or 0 when an empty line, a line too short for "User-Agent" or the
-// end of the window comes first.
+// uaFind is ua_block's scan: the offset of the first line after an LF at
+// b[start : start+scanLimit] that begins with "user-age" (any case), or 0
+// when an empty line, a line too short for "User-Agent" or the end of the
+// window comes first.
 func uaFind(b []byte, start int) int {
 	n := len(b)
-	for k := start; k < start+scanLimit; k++ {
-		if k >= n {
+	window := b[start:min(n, start+scanLimit)]
+	for off := 0; ; {
+		i := bytes.IndexByte(window[off:], '\n')
+		if i < 0 {
 			return 0
 		}
-		if b[k] != '\n' {
-			continue
-		}
-		h := k + 1
+		h := start + off + i + 1
 		if h+10 > n {
 			return 0
 		}
@@ -338,8 +338,8 @@ func uaFind(b []byte, start int) int {
 			l[4] == '-' && l[5]|0x20 == 'a' && l[6]|0x20 == 'g' && l[7]|0x20 == 'e' {
 			return h
 		}
+		off += i + 1
 	}
-	return 0
 }
 
 // uaHeader is ua_header in filter.c.
