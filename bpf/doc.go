@@ -71,6 +71,9 @@
 // # Requirements
 //
 // The XDP program needs Linux 5.17 or later (bpf_loop), XDP links (5.9),
-// and CAP_BPF plus CAP_NET_ADMIN (or root). Anything less is an
-// *UnsupportedError, which Is ErrNotSupported.
+// CAP_BPF plus CAP_NET_ADMIN (or root), and an architecture with efficient
+// unaligned loads (x86-64, arm64, ppc64, s390x). Anything less is an
+// *UnsupportedError, which Is ErrNotSupported, and ModeAuto falls back to
+// user space. Both byte orders are compiled (filter_bpfel, filter_bpfeb);
+// only the little-endian object is exercised by the tests here.
 package bpf
