@@ -354,6 +354,24 @@ func TestRPCMethods(t *testing.T) {
 			setup: steps(callFirst("dispatcher.set_state", `["d",1,"`+d5171+`"]`), callFirst("dispatcher.drain", `[1,"`+d5172+`"]`)),
 			want:  okReply(`"Ok. Dispatcher successfully reloaded.\nno change"`),
 			check: steps(wantFlags(1, d5171, "DX disabled"), wantFlags(1, d5172, "AX draining"))},
+		{name: "reload keeps latency and counters", method: "dispatcher.reload",
+			setup: steps(func(t *testing.T, e *Engine, _ *Control, _ string) {
+				d := e.Dispatcher().Current().Set(1).Dests()[1] // 5171
+				d.RT.LatencyEWMA.Store(2_500_000)
+				d.RT.LatencyMax.Store(7_000_000)
+				d.RT.ProbeFailures.Store(4)
+				d.RT.Selected.Store(42)
+			}, rewrite(kamList+"1 sip:127.0.0.1:5173\n")),
+			want: okReply(`"Ok. Dispatcher successfully reloaded.\n+ set 1 sip:127.0.0.1:5173"`),
+			check: func(t *testing.T, _ *Engine, c *Control, _ string) {
+				d := destOf(listResult(t, c, ""), 1, d5171)
+				if d == nil || d.LATENCY == nil || *d.LATENCY != (dsLatency{AVG: 2.5, EST: 2.5, MAX: 7, TIMEOUT: 4}) {
+					t.Errorf("latency after reload: %+v", d)
+				}
+				if r := call(t, c, "stats.fetch", `["dispatcher:selected"]`); r != okReply(`{"dispatcher.selected":"42"}`) {
+					t.Errorf("selected after reload: %+v", r)
+				}
+			}},
 		{name: "reload failure keeps the running table", method: "dispatcher.reload",
 			setup: steps(callFirst("dispatcher.set_state", `["i",1,"`+d5171+`"]`), rewrite("1 sip:127.0.0.1:5179\n3\n")),
 			match: `^\{"jsonrpc":"2.0","error":\{"code":500,"message":"Reload Failed: [^"]*/dispatcher.list:2:1: \\"3\\": set id without destination"\},"id":1\}$`,
