@@ -18,7 +18,14 @@ import (
 	"time"
 
 	"github.com/sipfront/sipfront/dispatcher"
+	"github.com/sipfront/sipfront/health"
 	"github.com/sipfront/sipfront/lb/rpc"
+)
+
+// The health prober is what ControlOptions.Prober expects, Refresh included.
+var (
+	_ Prober                 = (*health.Prober)(nil)
+	_ interface{ Refresh() } = (*health.Prober)(nil)
 )
 
 // The Kamailio list the recordings of lb/rpc/testdata/kamailio were made
