@@ -42,7 +42,7 @@ func TestExitCodes(t *testing.T) {
 		{"no listen", []string{"-dispatcher-list", good}, exitUsage, "no listen address"},
 		{"no list", []string{"-listen", "udp:127.0.0.1:0"}, exitUsage, "no destination list"},
 		{"bad listen", []string{"-listen", "udp:nonsense", "-dispatcher-list", good}, exitUsage, "-listen"},
-		{"tcp not yet", []string{"-listen", "tcp:127.0.0.1:0", "-dispatcher-list", good}, exitUsage, "not supported yet"},
+		{"unknown transport", []string{"-listen", "sctp:127.0.0.1:0", "-dispatcher-list", good}, exitUsage, "-listen"},
 		{"bad alg", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-alg", "fastest"}, exitUsage, "-alg"},
 		{"latency not yet", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-alg", "13"}, exitUsage, "latency"},
 		{"missing list file", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", "/nonexistent/list"}, exitUsage, "/nonexistent/list"},
