@@ -781,6 +781,19 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
+func TestHealthzTCPOnly(t *testing.T) {
+	e, c, _ := ctlEngineConfig(t, kamList, func(cfg *Config) {
+		cfg.Listen = []Listen{{Transport: "tcp", Addr: netip.MustParseAddrPort("127.0.0.1:0")}}
+	}, ControlOptions{})
+	if r := ctlDo(t, c, http.MethodGet, "/healthz", ""); r != (httpReply{200, "OK", "ok\n"}) {
+		t.Errorf("healthy: %+v", r)
+	}
+	e.close()
+	if r := ctlDo(t, c, http.MethodGet, "/healthz", ""); r != (httpReply{503, "Service Unavailable", "stopped\n"}) {
+		t.Errorf("stopped engine: %+v", r)
+	}
+}
+
 func TestServeStopsWithContext(t *testing.T) {
 	e, _, _ := ctlEngine(t, kamList, ControlOptions{})
 	c, err := NewControl(e, ControlOptions{Addr: "127.0.0.1:0"})

@@ -16,12 +16,9 @@ func (e *Engine) routingSet() int { return e.cfg.Set }
 // listPath is the destination list file, as configured.
 func (e *Engine) listPath() string { return e.cfg.DispatcherList }
 
-// socketsOpen reports whether every receive socket is still open: true from
-// New until Run ends (or a worker fails and Run closes them all).
+// socketsOpen reports whether the engine's listeners are open: true from New
+// until Run ends (or a worker fails and Run closes them all).
 func (e *Engine) socketsOpen() bool {
-	if len(e.workers) == 0 {
-		return false
-	}
 	for _, w := range e.workers {
 		rc, err := w.conn.SyscallConn()
 		if err != nil {
@@ -33,7 +30,17 @@ func (e *Engine) socketsOpen() bool {
 			return false
 		}
 	}
-	return true
+	listeners := len(e.workers)
+	if s := e.streams; s != nil {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return false
+		}
+		listeners += len(s.listeners)
+	}
+	return listeners > 0
 }
 
 // counters is a snapshot of the data-path counters, summed over the
