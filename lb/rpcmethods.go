@@ -17,11 +17,18 @@ package lb
 //     "~ set 1 URI: what changed", "no change", then "! " and each warning);
 //   - dispatcher.add and dispatcher.remove answer Kamailio's failure texts
 //     followed by ": " and the reason, where Kamailio gives no reason at
-//     all, or succeeds for a destination it does not have.
+//     all, or succeeds for a destination it does not have; so does
+//     dispatcher.ping_active when no prober runs.
 //
 // Errors where the parameters are of the wrong JSON type are "Invalid
-// Parameters" (Kamailio converts silently; see lb/rpc). Every other message
-// is Kamailio's, byte for byte.
+// Parameters" (Kamailio converts silently; see lb/rpc). The other messages
+// of Kamailio's methods are Kamailio's, byte for byte; sipfront's own
+// methods (set_weight, drain, undrain) answer in the same style.
+//
+// Decisions where Kamailio and sipfront differ on purpose: set_state on a
+// set that does not exist fails (Kamailio says Ok for "all"); no "Ongoing
+// reload" window, since a reload is an atomic swap; a reload keeps every
+// state (Kamailio resets them to AX); core.version has no trailing space.
 
 import (
 	"context"
