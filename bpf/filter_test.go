@@ -97,6 +97,27 @@ func (x *XDP) resetState(tb testing.TB) {
 	}
 }
 
+// xdpReason runs the program on frame and tells the reason by the counter
+// that moved.
+func xdpReason(tb testing.TB, x *XDP, frame []byte) Reason {
+	before, err := x.Counters()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ret := x.run(tb, frame)
+	after, _ := x.Counters()
+	for r := range after {
+		if after[r] != before[r] {
+			if action(Reason(r)) != ret {
+				tb.Fatalf("counter %s moved, action %d", Reason(r), ret)
+			}
+			return Reason(r)
+		}
+	}
+	tb.Fatal("no counter moved")
+	return 0
+}
+
 func action(r Reason) uint32 {
 	if r.Drop() {
 		return xdpDrop
@@ -416,19 +437,7 @@ func testManagement(t *testing.T, m managed) {
 func TestManagementXDP(t *testing.T) {
 	x := loadTestXDP(t, fixtureConfig())
 	testManagement(t, managed{f: x, send: func(t *testing.T, f []byte, _ time.Duration) Reason {
-		before, _ := x.Counters()
-		ret := x.run(t, f)
-		after, _ := x.Counters()
-		for r := range after {
-			if after[r] != before[r] {
-				if action(Reason(r)) != ret {
-					t.Fatalf("counter %s moved but the action was %d", Reason(r), ret)
-				}
-				return Reason(r)
-			}
-		}
-		t.Fatal("no counter moved")
-		return 0
+		return xdpReason(t, x, f)
 	}})
 	if err := x.Close(); err != nil {
 		t.Fatal(err)

@@ -106,27 +106,6 @@ func fuzzProgram(tb testing.TB) *XDP {
 	return x
 }
 
-// xdpReason runs the program on frame and tells the reason by the counter
-// that moved.
-func xdpReason(tb testing.TB, x *XDP, frame []byte) Reason {
-	before, err := x.Counters()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ret := x.run(tb, frame)
-	after, _ := x.Counters()
-	for r := range after {
-		if after[r] != before[r] {
-			if action(Reason(r)) != ret {
-				tb.Fatalf("counter %s moved, action %d", Reason(r), ret)
-			}
-			return Reason(r)
-		}
-	}
-	tb.Fatal("no counter moved")
-	return 0
-}
-
 // maxRunFrame keeps frames within what BPF_PROG_TEST_RUN takes for XDP
 // (a page, less headroom).
 const maxRunFrame = 3000

@@ -74,19 +74,7 @@ func (u *Userspace) count(h uint64, r Reason) {
 // dual-stack socket reports IPv4 peers); it is treated as IPv4. payload is
 // only read, and not retained.
 func (u *Userspace) Check(src netip.Addr, dstPort uint16, payload []byte, now time.Time) Reason {
-	r := u.rules.Load()
-	if !r.portListed(dstPort) {
-		u.count(uint64(dstPort)<<32, Ignored)
-		return Ignored
-	}
-	src = normAddr(src)
-	h := u.table.hash(src)
-	reason := u.source(r, src, h, now)
-	if reason == Passed {
-		reason = sipPayload(payload, &r.ua)
-	}
-	u.count(h, reason)
-	return reason
+	return u.decide(src, dstPort, payload, true, now)
 }
 
 // CheckConn decides the fate of a TCP connection from src to the local port
@@ -94,6 +82,12 @@ func (u *Userspace) Check(src netip.Addr, dstPort uint16, payload []byte, now ti
 // limit; each connection counts as one packet), as the XDP program applies
 // them to SYNs. The caller closes the connection when the reason drops.
 func (u *Userspace) CheckConn(src netip.Addr, dstPort uint16, now time.Time) Reason {
+	return u.decide(src, dstPort, nil, false, now)
+}
+
+// decide applies the rules to a packet from src to dstPort, the payload
+// rules only when withPayload, and counts the verdict.
+func (u *Userspace) decide(src netip.Addr, dstPort uint16, payload []byte, withPayload bool, now time.Time) Reason {
 	r := u.rules.Load()
 	if !r.portListed(dstPort) {
 		u.count(uint64(dstPort)<<32, Ignored)
@@ -102,6 +96,9 @@ func (u *Userspace) CheckConn(src netip.Addr, dstPort uint16, now time.Time) Rea
 	src = normAddr(src)
 	h := u.table.hash(src)
 	reason := u.source(r, src, h, now)
+	if reason == Passed && withPayload {
+		reason = sipPayload(payload, &r.ua)
+	}
 	u.count(h, reason)
 	return reason
 }
@@ -125,38 +122,19 @@ func (u *Userspace) source(r *rules, src netip.Addr, h uint64, now time.Time) Re
 // AF_PACKET-style receive paths and for replaying captures; the tests use it
 // to hold both implementations to one fixture table.
 func (u *Userspace) CheckFrame(frame []byte, now time.Time) Reason {
-	r := u.rules.Load()
 	var f decoded
-	if !decodeFrame(frame, &f) {
-		u.count(0, Ignored)
-		return Ignored
-	}
-	if !r.portListed(f.port) {
+	if !decodeFrame(frame, &f) || !u.rules.Load().portListed(f.port) ||
+		(f.tcp && !f.syn) || (!f.tcp && f.badLen) {
 		u.count(uint64(f.port)<<32, Ignored)
 		return Ignored
 	}
-	if f.tcp {
-		if !f.syn {
-			u.count(uint64(f.port)<<32, Ignored)
-			return Ignored
-		}
-		return u.CheckConn(f.src, f.port, now)
+	if f.tcp || f.poff > payloadOffMax {
+		// A SYN; or a datagram so deep in the frame (only chains of
+		// IPv6 extension headers get there) that the program's
+		// payload rules give up: the source rules only.
+		return u.decide(f.src, f.port, nil, false, now)
 	}
-	if f.badLen {
-		u.count(uint64(f.port)<<32, Ignored)
-		return Ignored
-	}
-	if f.poff > payloadOffMax {
-		// The program's payload rules give up this deep in a frame
-		// (only chains of IPv6 extension headers get here); the
-		// source rules still apply.
-		src := normAddr(f.src)
-		h := u.table.hash(src)
-		reason := u.source(r, src, h, now)
-		u.count(h, reason)
-		return reason
-	}
-	return u.Check(f.src, f.port, frame[f.poff:f.poff+f.plen], now)
+	return u.decide(f.src, f.port, frame[f.poff:f.poff+f.plen], true, now)
 }
 
 // decoded is what decodeFrame finds in a frame.
