@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sipfront/sipfront/dispatcher"
+	"github.com/sipfront/sipfront/health"
 )
 
 // Listen is one address sipfront receives SIP on.
@@ -79,6 +80,12 @@ type Config struct {
 
 	// Stream transports (TCP and TLS).
 	Streams StreamConfig
+
+	// Health configures the OPTIONS prober and passive detection (zero
+	// value: Kamailio-like defaults). NoProbe turns probing off: destinations
+	// then change state only by the operator's word and passive 503s.
+	Health  health.Config
+	NoProbe bool
 }
 
 // StreamConfig holds the TCP/TLS settings and the limits that protect the
@@ -171,9 +178,16 @@ func (c *Config) Validate() error {
 	if c.Batch > 1024 {
 		errs = append(errs, fmt.Errorf("batch %d exceeds 1024", c.Batch))
 	}
-	switch c.Alg {
-	case dispatcher.CallLoad, dispatcher.Latency:
-		errs = append(errs, fmt.Errorf("algorithm %v is not available in stateless mode yet", c.Alg))
+	switch {
+	case c.Alg == dispatcher.CallLoad:
+		errs = append(errs, fmt.Errorf("-alg %v: call-load needs the stateful mode, which sipfront does not have yet", c.Alg))
+	case c.Alg == dispatcher.Latency && c.NoProbe:
+		errs = append(errs, fmt.Errorf("-alg %v: latency needs the prober, which is turned off", c.Alg))
+	}
+	if !c.NoProbe {
+		if err := c.Health.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

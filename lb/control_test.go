@@ -52,6 +52,7 @@ func ctlEngineConfig(t testing.TB, list string, tweak func(*Config), o ControlOp
 		DispatcherList: path,
 		Workers:        1,
 		CookieKey:      "control test key",
+		NoProbe:        true, // probes would be stray requests at the test back ends
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if tweak != nil {

@@ -34,6 +34,7 @@ func startEngine(t testing.TB, alg dispatcher.Alg, backends ...netip.AddrPort) (
 		Alg:            alg,
 		Workers:        2,
 		CookieKey:      "test key",
+		NoProbe:        true, // the probe tests turn it on; elsewhere probes would be stray requests
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

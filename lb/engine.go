@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sipfront/sipfront/dispatcher"
+	"github.com/sipfront/sipfront/health"
 	"github.com/sipfront/sipfront/lb/sock"
 	"github.com/sipfront/sipfront/parser"
 )
@@ -29,6 +30,7 @@ type Engine struct {
 	hasUDP  bool
 	workers []*udpWorker
 	streams *streamSet
+	prober  *health.Prober // nil when probing is off
 	stats   []*workerStats // one per UDP worker, plus one shared by stream connections
 	started time.Time
 
@@ -76,6 +78,10 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}
 	if e.self, err = newSelf(bound, cfg.Advertise); err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := e.newProber(); err != nil {
 		e.close()
 		return nil, err
 	}
@@ -128,6 +134,8 @@ func (e *Engine) openUDP(l Listen) (*ident, error) {
 			RecvBuf:   8 << 20,
 			SendBuf:   8 << 20,
 			PktInfo:   id.addr.Addr().IsUnspecified(),
+			RecvErr:   true, // ICMP unreachable: passive detection of dead back ends
+			OnICMP:    e.onICMP,
 		})
 		if err != nil {
 			return nil, err
@@ -198,8 +206,14 @@ func (e *Engine) Reload() (dispatcher.Diff, []dispatcher.Warning, error) {
 		e.log.Warn(w.String())
 	}
 	e.log.Info("dispatcher: reloaded", "added", len(diff.Added), "removed", len(diff.Removed), "changed", len(diff.Changed))
+	if e.prober != nil {
+		e.prober.Refresh()
+	}
 	return diff, warns, nil
 }
+
+// Prober returns the health prober, nil when probing is off.
+func (e *Engine) Prober() *health.Prober { return e.prober }
 
 // ReloadTLS re-reads the TLS certificate and key (SIGHUP); on error the
 // running certificate stays.
@@ -220,10 +234,16 @@ func (e *Engine) Run(ctx context.Context) error {
 		}()
 	}
 	e.streams.serve(&wg)
+	if e.prober != nil {
+		e.prober.Start()
+	}
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+	}
+	if e.prober != nil {
+		e.prober.Stop() // before the sockets it sends from close
 	}
 	e.close()
 	wg.Wait()

@@ -52,6 +52,11 @@ func newPathFixture(tb testing.TB) *pathFixture {
 		hasUDP: true,
 	}
 	e.idents[trUDP] = []*ident{id}
+	// Probing on, as in production: the data path feeds the prober's
+	// passive detection (NoteSent, NoteReply) on every message.
+	if err := e.newProber(); err != nil {
+		tb.Fatal(err)
+	}
 	f := &pathFixture{p: &proc{e: e, st: new(workerStats)}, out: make([]byte, 0, sendSlot),
 		o: origin{tr: trUDP, local: benchSelf.Addr(), id: id}}
 	read := func(name string) []byte {

@@ -2,8 +2,10 @@ package lb
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/sipfront/sipfront/dispatcher"
+	"github.com/sipfront/sipfront/health"
 	"github.com/sipfront/sipfront/parser"
 )
 
@@ -290,6 +292,9 @@ func (p *proc) request(out []byte) ([]byte, target) {
 		return p.refuse(out, replyTooLarge)
 	}
 	p.st.fwdRequests.Add(1)
+	if pr := p.e.prober; pr != nil && rrDest != nil && method != parser.MethodACK && tgt.addr == rrDest.Addr {
+		pr.NoteSent(rrDest) // a reply is due from this back end (an ACK gets none)
+	}
 	tgt.from, tgt.dial = outID, true
 	return res, tgt
 }
@@ -566,6 +571,22 @@ func (p *proc) response(out []byte) ([]byte, target) {
 	if !it.Next() || parser.ParseVia(b, it.Value(), &p.via) != nil || !p.via.HasBranch {
 		p.st.drops[dropResponseNotOurs].Add(1)
 		return out[:0], target{}
+	}
+	if pr := p.e.prober; pr != nil {
+		// Passive detection: every response from a back end says it lives
+		// (and a 503 with Retry-After says for how long it does not want
+		// traffic). A reply to one of our probes goes to the prober only.
+		code := m.StatusCode()
+		var ra time.Duration
+		if code == 503 {
+			ra, _ = health.RetryAfter(m)
+		}
+		pr.NoteReply(p.o.src, code, ra)
+		if health.IsProbeBranch(p.via.Branch.In(b)) {
+			pr.Deliver(m)
+			p.st.probeReplies.Add(1)
+			return out[:0], target{}
+		}
 	}
 	t, _, ok := splitBranch(p.via.Branch.In(b))
 	if !ok || !p.viaIsOurs(&p.via) {

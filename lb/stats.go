@@ -78,6 +78,7 @@ type workerStats struct {
 	replies        [replyReasonCount]atomic.Uint64
 	drops          [dropReasonCount]atomic.Uint64
 	sendErrors     atomic.Uint64
+	probeReplies   atomic.Uint64
 	routedByCookie atomic.Uint64
 	routedByRoute  atomic.Uint64
 	routedByURI    atomic.Uint64
@@ -118,6 +119,7 @@ func writeStats(w io.Writer, stats []*workerStats) {
 			sum(func(s *workerStats) *atomic.Uint64 { return &s.drops[d] }))
 	}
 	fmt.Fprintf(w, "sipfront_lb_send_errors_total %d\n", sum(func(s *workerStats) *atomic.Uint64 { return &s.sendErrors }))
+	fmt.Fprintf(w, "sipfront_lb_probe_replies_total %d\n", sum(func(s *workerStats) *atomic.Uint64 { return &s.probeReplies }))
 	for _, r := range []struct {
 		label string
 		f     func(s *workerStats) *atomic.Uint64

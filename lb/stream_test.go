@@ -148,7 +148,7 @@ func startStreamEngine(t testing.TB, ip string, list string, sc StreamConfig) *s
 		}
 		ls = append(ls, l)
 	}
-	e, err := New(Config{Listen: ls, DispatcherList: path, Workers: 2, CookieKey: "k", Streams: sc,
+	e, err := New(Config{Listen: ls, DispatcherList: path, Workers: 2, CookieKey: "k", Streams: sc, NoProbe: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
