@@ -70,7 +70,9 @@ func TestBackendKilledAndRestarted(t *testing.T) {
 		t.Fatalf("%s: state %v after %v\n%s", d.URI, d.State(), within, logs.String())
 		return 0
 	}
-	up := func(s dispatcher.State) bool { return s&dispatcher.Probing != 0 && s&(dispatcher.Inactive|dispatcher.Trying) == 0 }
+	up := func(s dispatcher.State) bool {
+		return s&dispatcher.Probing != 0 && s&(dispatcher.Inactive|dispatcher.Trying) == 0
+	}
 	for _, d := range dests {
 		waitState(d, up, 5*time.Second)
 	}
