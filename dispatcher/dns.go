@@ -23,8 +23,8 @@ import (
 // destination that asks the same question and by every table version, which
 // holds the last good targets, when they were found, and the last error.
 //
-// Dispatcher.StartDNS runs one goroutine that asks again when an entry's
-// TTL runs out (clamped to DNSMinTTL..DNSMaxTTL). An answer that changes the
+// Dispatcher.StartDNS runs one goroutine (plus one per lookup in flight, at
+// most dnsParallel) that asks again when an entry's TTL runs out (clamped to DNSMinTTL..DNSMaxTTL). An answer that changes the
 // targets makes a new table, swapped in as Swap does, so that readers never
 // see a table change under them; an answer that changes nothing only moves
 // the entry's age. A failed lookup keeps the last good targets, records the
@@ -106,6 +106,8 @@ const (
 	maxRetryWait = 5 * time.Minute
 	// maxDestTargets bounds the targets of one destination.
 	maxDestTargets = 64
+	// dnsParallel is how many lookups the refresh loop runs at once.
+	dnsParallel = 4
 )
 
 // errNoAddress: a lookup that succeeded with nothing usable in it.
@@ -203,6 +205,7 @@ type dnsEntry struct {
 	ttl   time.Duration
 	next  time.Time
 	fails int
+	busy  bool                       // a refresh lookup is in flight
 	down  map[targetKey]*atomic.Bool // per-target usability, kept across answers
 
 	resolvedAt atomic.Int64 // unix ns
@@ -484,50 +487,62 @@ type dnsResult struct {
 func (d *Dispatcher) dnsLoop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// Up to dnsParallel lookups run at once, each in its own goroutine,
+	// and each result is applied as soon as it comes: a name that hangs
+	// until its timeout holds up neither the others nor their swaps.
+	results := make(chan dnsResult, dnsParallel)
+	inflight := 0
+	defer func() {
+		for ; inflight > 0; inflight-- {
+			<-results
+		}
+	}()
 	for {
 		now := time.Now()
-		d.mu.Lock()
-		var due []*dnsEntry
 		var next time.Time
-		for _, e := range d.dnsList {
-			if !e.next.After(now) {
-				due = append(due, e)
-			} else if next.IsZero() || e.next.Before(next) {
-				next = e.next
-			}
-		}
-		d.mu.Unlock()
-
-		if len(due) == 0 {
-			wait := time.Hour
-			if !next.IsZero() {
-				wait = next.Sub(now)
-			}
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return
-			case <-d.dnsWake:
-			case <-timer.C:
-			}
-			timer.Stop()
-			continue
-		}
-
-		// Ask without the lock: DNS is slow, and Reload or Add may run
-		// meanwhile (they reuse these entries and see the result next
-		// time round).
-		res := make([]dnsResult, len(due))
-		for i, e := range due {
-			raw, ttl, err := d.opts.lookupDNS(ctx, e.q)
-			if ctx.Err() != nil {
-				return
-			}
-			res[i] = dnsResult{e, raw, ttl, err}
-		}
 		d.mu.Lock()
-		d.applyDNS(res, time.Now())
+		for _, e := range d.dnsList {
+			if e.busy {
+				continue
+			}
+			if e.next.After(now) {
+				if next.IsZero() || e.next.Before(next) {
+					next = e.next
+				}
+				continue
+			}
+			if inflight == dnsParallel {
+				continue
+			}
+			e.busy = true
+			inflight++
+			go func(e *dnsEntry) {
+				raw, ttl, err := d.opts.lookupDNS(ctx, e.q)
+				results <- dnsResult{e, raw, ttl, err}
+			}(e)
+		}
 		d.mu.Unlock()
+
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(next.Sub(now), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.dnsWake:
+		case <-timer.C:
+		case r := <-results:
+			inflight--
+			d.mu.Lock()
+			r.e.busy = false
+			if ctx.Err() == nil {
+				d.applyDNS([]dnsResult{r}, time.Now())
+			}
+			d.mu.Unlock()
+		}
+		timer.Stop()
 	}
 }
 

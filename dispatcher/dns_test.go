@@ -730,3 +730,35 @@ func TestDNSRace(t *testing.T) {
 		t.Errorf("only %d refreshes", f.calls.Load())
 	}
 }
+
+// TestDNSSlowNameDoesNotBlock: a name whose lookup hangs until its timeout
+// does not hold up the refresh of the others.
+func TestDNSSlowNameDoesNotBlock(t *testing.T) {
+	f := newFakeDNS()
+	f.set("fast.test", 20*time.Millisecond, tgt("10.0.0.1:5060", UDP, 0, 0, "fast.test"))
+	f.set("slow.test", 20*time.Millisecond, tgt("10.0.0.2:5060", UDP, 0, 0, "slow.test"))
+	var hang atomic.Bool
+	lookup := func(ctx context.Context, q DNSQuery) ([]Target, time.Duration, error) {
+		if q.Host == "slow.test" && hang.Load() {
+			<-ctx.Done()
+			return nil, 0, ctx.Err()
+		}
+		return f.lookup(ctx, q)
+	}
+	opts := Options{DNS: lookup, DNSMinTTL: 10 * time.Millisecond, DNSTimeout: 3 * time.Second}
+	tbl, _, err := Load("l", []byte("1 sip:slow.test\n1 sip:fast.test\n"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := New(tbl, opts)
+	hang.Store(true)
+	startDNS(t, d)
+	f.set("fast.test", time.Hour, tgt("10.0.0.9:5060", UDP, 0, 0, "fast.test"))
+	start := time.Now()
+	waitFor(t, 2*time.Second, "the fast name's new target", func() bool {
+		return d.Current().ByAddr(netip.MustParseAddrPort("10.0.0.9:5060")) != nil
+	})
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("took %v: the slow lookup held the fast one up", el)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/netip"
 	"os"
@@ -39,7 +40,7 @@ func TestNamedDestinationEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := dispatcher.Options{DNS: dnsFunc(r), DNSMinTTL: 50 * time.Millisecond}
+	opts := dispatcher.Options{DNS: dnsFunc(r), DNSMinTTL: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	tbl, warns, err := dispatcher.Load("dispatcher.list", []byte("1 sip:pbx.test 0 0 duid=farm\n1 sip:gone.test\n"), opts)
 	if err != nil {
 		t.Fatal(err)

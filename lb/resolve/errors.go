@@ -42,8 +42,10 @@ func (e *QueryError) Error() string {
 	var b strings.Builder
 	b.WriteString("resolve: ")
 	b.WriteString(e.Type)
-	b.WriteByte(' ')
-	b.WriteString(e.Name)
+	if e.Name != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Name)
+	}
 	if e.Server.IsValid() {
 		b.WriteString(" @")
 		b.WriteString(e.Server.String())

@@ -458,3 +458,24 @@ func TestNewNeedsServer(t *testing.T) {
 		t.Errorf("got %v, want ErrNoServer", err)
 	}
 }
+
+func TestQueryErrorFormat(t *testing.T) {
+	for _, tc := range []struct {
+		err  *QueryError
+		want string
+	}{
+		{&QueryError{Name: "_sip._udp.pbx.test.", Type: "SRV", Server: netip.MustParseAddrPort("127.0.0.1:53"), Err: detail(ErrTimeout, "timeout")},
+			"resolve: SRV _sip._udp.pbx.test. @127.0.0.1:53: timeout"},
+		{&QueryError{Name: "pbx.test.", Type: "A/AAAA", Err: ErrNotFound}, "resolve: A/AAAA pbx.test.: no address for name"},
+		{&QueryError{Type: "host", Err: ErrBadName}, "resolve: host: bad host name"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("got %q", got)
+			}
+			if !errors.Is(tc.err, errors.Unwrap(tc.err)) || errors.Unwrap(tc.err) == nil {
+				t.Error("does not unwrap")
+			}
+		})
+	}
+}
