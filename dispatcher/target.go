@@ -67,9 +67,19 @@ func rankTargets(ts []target, preferV6 bool) {
 // marked unusable it returns Addr. It reads one atomic word per target it
 // considers, takes no lock and allocates nothing.
 func (d *Dest) Target(key uint64) netip.AddrPort {
+	ap, _ := d.TargetTransport(key)
+	return ap
+}
+
+// TargetTransport is Target with the transport the chosen target is reached
+// over (NAPTR and SRV may name other transports than the URI's).
+func (d *Dest) TargetTransport(key uint64) (netip.AddrPort, Transport) {
 	ts := d.targets
 	if len(ts) < 2 {
-		return d.Addr
+		if len(ts) == 1 {
+			return ts[0].ap, d.targetTransport(&ts[0])
+		}
+		return d.Addr, d.Transport
 	}
 	for i := 0; i < len(ts); {
 		j := i + 1
@@ -77,15 +87,20 @@ func (d *Dest) Target(key uint64) netip.AddrPort {
 			j++
 		}
 		if k := pickTarget(ts[i:j], key); k >= 0 {
-			return ts[i+k].ap
+			return ts[i+k].ap, d.targetTransport(&ts[i+k])
 		}
 		i = j
 	}
-	return d.Addr
+	return d.Addr, d.Transport
 }
 
-// pickTarget is weighted rendezvous over the usable targets of one rank;
-// -1 when none is usable.
+func (d *Dest) targetTransport(t *target) Transport {
+	if t.t.Transport != 0 {
+		return t.t.Transport
+	}
+	return d.Transport
+}
+
 func pickTarget(ts []target, key uint64) int {
 	best := -1
 	var bestHi, bestLo, bestH uint64
@@ -120,4 +135,20 @@ func pickTarget(ts []target, key uint64) int {
 		}
 	}
 	return best
+}
+
+// TargetOn returns the target of d on address ip (the listed address of a
+// back end that sent from ip), without allocating; false when d has none
+// there.
+func (d *Dest) TargetOn(ip netip.Addr) (netip.AddrPort, Transport, bool) {
+	ip = ip.Unmap()
+	if d.Addr.Addr() == ip {
+		return d.Addr, d.Transport, true
+	}
+	for i := range d.targets {
+		if t := &d.targets[i]; t.ap.Addr() == ip {
+			return t.ap, d.targetTransport(t), true
+		}
+	}
+	return netip.AddrPort{}, 0, false
 }

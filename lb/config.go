@@ -75,8 +75,11 @@ type Config struct {
 	NoRecordRoute bool
 	// Logger receives operational logs (never one per message).
 	Logger *slog.Logger
-	// Resolve looks up destination host names at load (nil: IP literals only).
+	// Resolve looks up destination host names at load (nil: IP literals
+	// only). DNS, when set, does the whole RFC 3263 lookup with TTLs instead,
+	// and the names are refreshed by TTL while the engine runs.
 	Resolve func(host string) ([]netip.Addr, error)
+	DNS     dispatcher.DNSFunc
 
 	// Stream transports (TCP and TLS).
 	Streams StreamConfig
@@ -86,6 +89,9 @@ type Config struct {
 	// then change state only by the operator's word and passive 503s.
 	Health  health.Config
 	NoProbe bool
+
+	// Filter is the flood filter (off by default).
+	Filter FilterConfig
 }
 
 // StreamConfig holds the TCP/TLS settings and the limits that protect the

@@ -31,6 +31,7 @@ type Engine struct {
 	workers []*udpWorker
 	streams *streamSet
 	prober  *health.Prober // nil when probing is off
+	filter  filterState
 	stats   []*workerStats // one per UDP worker, plus one shared by stream connections
 	started time.Time
 
@@ -45,7 +46,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg = cfg.withDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger, started: time.Now()}
-	opts := dispatcher.Options{Strict: cfg.Strict, Logger: cfg.Logger, Resolve: cfg.Resolve}
+	opts := dispatcher.Options{Strict: cfg.Strict, Logger: cfg.Logger, Resolve: cfg.Resolve, DNS: cfg.DNS}
 	tbl, warns, err := dispatcher.LoadFile(cfg.DispatcherList, opts)
 	if err != nil {
 		return nil, err
@@ -82,6 +83,10 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	if err := e.newProber(); err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := e.openFilter(); err != nil {
 		e.close()
 		return nil, err
 	}
@@ -209,6 +214,7 @@ func (e *Engine) Reload() (dispatcher.Diff, []dispatcher.Warning, error) {
 	if e.prober != nil {
 		e.prober.Refresh()
 	}
+	e.refreshFilter()
 	return diff, warns, nil
 }
 
@@ -237,11 +243,15 @@ func (e *Engine) Run(ctx context.Context) error {
 	if e.prober != nil {
 		e.prober.Start()
 	}
+	dnsCtx, stopDNS := context.WithCancel(ctx)
+	dnsDone := e.disp.StartDNS(dnsCtx) // refreshes names by TTL; closed at once when there is nothing to ask
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	stopDNS()
+	<-dnsDone
 	if e.prober != nil {
 		e.prober.Stop() // before the sockets it sends from close
 	}
@@ -257,6 +267,9 @@ func (e *Engine) close() {
 			_ = w.conn.Close()
 		}
 		e.streams.close()
+		if e.filter.f != nil {
+			_ = e.filter.f.Close() // detaches the XDP program
+		}
 	})
 }
 
@@ -336,10 +349,19 @@ func (w *udpWorker) run() error {
 			return fmt.Errorf("udp worker %s: %w", w.conn.LocalAddr(), err)
 		}
 		k := 0
+		uf := w.e.filter.user
+		var now time.Time
+		if uf != nil {
+			now = time.Now()
+		}
 		for i := 0; i < n; i++ {
 			in := &w.rb.Msgs[i]
 			if in.Trunc {
 				w.p.st.drops[dropTruncated].Add(1)
+				continue
+			}
+			if uf != nil && uf.Check(in.Addr.Addr(), w.id.addr.Port(), in.Buf[:in.N], now).Drop() {
+				w.p.st.drops[dropFiltered].Add(1) // the flood filter in user space
 				continue
 			}
 			w.o.src = in.Addr

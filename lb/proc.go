@@ -21,7 +21,8 @@ type proc struct {
 	e  *Engine
 	st *workerStats
 
-	o *origin // the message being handled
+	o   *origin // the message being handled
+	key uint64  // the selection key of the current request
 
 	m   parser.Message
 	ess parser.Essentials
@@ -162,6 +163,8 @@ func (p *proc) request(out []byte) ([]byte, target) {
 	backend := tbl.ByIP(o.src.Addr()) // the sender, when it is one of our back ends
 	var tgt target
 	var rrDest *dispatcher.Dest // the back end our Record-Route cookie names
+	var cookieTo target         // the address and transport of it the cookie names
+	toBackend := false          // the request goes to rrDest (a reply is due from it)
 	var ri routeInfo
 	upgradable := false // may switch to TCP for size (RFC 3261 §18.1.1)
 
@@ -200,7 +203,7 @@ func (p *proc) request(out []byte) ([]byte, target) {
 			tgt = target{tr: uriTransport(b, &e.RequestURI), addr: ap}
 			p.st.routedByURI.Add(1)
 		case ri.hasCookie:
-			ap, _, res := parseCookie(p.e.key, ri.cookie.In(b))
+			ap, tr, res := parseCookie(p.e.key, ri.cookie.In(b))
 			if res != cookieOK {
 				return p.refuse(out, replyForgedCookie)
 			}
@@ -208,29 +211,38 @@ func (p *proc) request(out []byte) ([]byte, target) {
 			if d == nil {
 				return p.refuse(out, replyStaleCookie)
 			}
-			tgt = target{tr: d.Transport, addr: d.Addr}
-			rrDest = d
+			// The cookie names the very target the dialog went to (one of
+			// several for a destination named in DNS): stay on it.
+			tgt = target{tr: tr, addr: ap}
+			rrDest, cookieTo, toBackend = d, tgt, true
 			p.st.routedByCookie.Add(1)
 		}
 		// Our Route without cookie and nothing after it: a phone that uses
 		// sipfront as its outbound proxy. Dispatched below.
 	}
 	if !tgt.addr.IsValid() {
-		d := tbl.Set(p.e.cfg.Set).Select(p.e.cfg.Alg, p.selectKey())
+		p.key = p.selectKey()
+		d := tbl.Set(p.e.cfg.Set).Select(p.e.cfg.Alg, p.key)
 		if d == nil {
 			return p.refuse(out, replyNoDestination)
 		}
 		d.RT.Selected.Add(1)
-		tgt = target{tr: d.Transport, addr: d.Addr}
-		rrDest = d
-		upgradable = d.Transport == trUDP
+		ap, tr := d.TargetTransport(p.key)
+		tgt = target{tr: tr, addr: ap}
+		rrDest, cookieTo, toBackend = d, tgt, true
+		upgradable = tr == trUDP
 		p.st.routedBySelect.Add(1)
 	}
 	if rrDest == nil {
-		if backend != nil {
-			rrDest = backend
-		} else {
-			rrDest = tbl.ByIP(tgt.addr.Addr())
+		// Toward a phone, the cookie names the back end it came from; on a
+		// route to a back end, that back end.
+		switch {
+		case backend != nil:
+			rrDest, cookieTo = backend, backendTarget(backend, o.src.Addr())
+		default:
+			if rrDest = tbl.ByIP(tgt.addr.Addr()); rrDest != nil {
+				cookieTo, toBackend = tgt, true
+			}
 		}
 	}
 	// RFC 3261 §18.1.1: a request over 1300 bytes goes over TCP when we can
@@ -277,9 +289,9 @@ func (p *proc) request(out []byte) ([]byte, target) {
 		// transport or address changes (RFC 5658): the top one faces the
 		// next hop, the other faces where the request came from (insertions
 		// at one place keep the order they are added in).
-		add(m, p.ourRoute(outID, 0, rrDest, nil))
+		add(m, p.ourRoute(outID, 0, cookieTo, nil))
 		if outID != o.id {
-			add(m, p.ourRoute(o.id, 1, rrDest, o))
+			add(m, p.ourRoute(o.id, 1, cookieTo, o))
 		}
 	}
 	if limit := p.sizeLimit(tgt.tr); ed.Size(m) > limit {
@@ -292,7 +304,7 @@ func (p *proc) request(out []byte) ([]byte, target) {
 		return p.refuse(out, replyTooLarge)
 	}
 	p.st.fwdRequests.Add(1)
-	if pr := p.e.prober; pr != nil && rrDest != nil && method != parser.MethodACK && tgt.addr == rrDest.Addr {
+	if pr := p.e.prober; pr != nil && toBackend && method != parser.MethodACK {
 		pr.NoteSent(rrDest) // a reply is due from this back end (an ACK gets none)
 	}
 	tgt.from, tgt.dial = outID, true
@@ -308,10 +320,11 @@ func (p *proc) sizeLimit(tr transport) int {
 }
 
 // ourRoute composes <sip:ID;transport=T;lr;sfc=COOKIE[;sft=FLOW]> for
-// Record-Route and Path. The cookie names the back end (left out when none is
-// known); the flow token, on the value that faces a phone connected over TCP
-// or TLS (phone non-nil), names that connection.
-func (p *proc) ourRoute(id *ident, slot int, dest *dispatcher.Dest, phone *origin) []byte {
+// Record-Route and Path. The cookie names the back end (its address and
+// transport; left out when none is known); the flow token, on the value that
+// faces a phone connected over TCP or TLS (phone non-nil), names that
+// connection.
+func (p *proc) ourRoute(id *ident, slot int, dest target, phone *origin) []byte {
 	r := append(p.txt[:0], "<sip:"...)
 	r = append(r, p.identity(id, slot)...)
 	switch id.tr {
@@ -321,9 +334,9 @@ func (p *proc) ourRoute(id *ident, slot int, dest *dispatcher.Dest, phone *origi
 		r = append(r, ";transport=tls"...)
 	}
 	r = append(r, ";lr"...)
-	if dest != nil {
+	if dest.addr.IsValid() {
 		r = append(r, ";"+cookieParam+"="...)
-		r = appendCookie(r, p.e.key, dest.Addr, dest.Transport)
+		r = appendCookie(r, p.e.key, dest.addr, dest.tr)
 	}
 	if phone != nil && isStream(phone.tr) {
 		r = append(r, ";"+flowParam+"="...)
@@ -667,4 +680,14 @@ func viaTarget(b []byte, v *parser.Via) (netip.AddrPort, bool) {
 	}
 	ap := netip.AddrPortFrom(ip.Unmap(), uint16(port))
 	return ap, usable(ap)
+}
+
+// backendTarget is the listed address (and transport) of back end d that
+// lives on ip: the address a new request for it goes to. A back end may send
+// from another port (TCP) or be one of the targets of a name.
+func backendTarget(d *dispatcher.Dest, ip netip.Addr) target {
+	if ap, tr, ok := d.TargetOn(ip); ok {
+		return target{tr: tr, addr: ap}
+	}
+	return target{tr: d.Transport, addr: d.Addr}
 }

@@ -221,6 +221,11 @@ func (s *streamSet) accept(l streamListener) {
 		}
 		remote := nc.RemoteAddr().(*net.TCPAddr).AddrPort()
 		remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+		if uf := s.e.filter.user; uf != nil && uf.CheckConn(remote.Addr(), l.id.addr.Port(), time.Now()).Drop() {
+			s.refused.Add(1)
+			nc.Close()
+			continue
+		}
 		c := &streamConn{s: s, key: connKey{tr: l.id.tr, addr: remote}, nc: nc, inbound: true}
 		c.o = origin{tr: l.id.tr, src: remote, id: l.id, conn: c}
 		if la, ok := nc.LocalAddr().(*net.TCPAddr); ok {
