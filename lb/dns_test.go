@@ -1,0 +1,75 @@
+package lb
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sipfront/sipfront/lb/resolve"
+	"github.com/sipfront/sipfront/lb/resolve/dnstest"
+	"github.com/sipfront/sipfront/parser"
+)
+
+// TestNamedBackend: a destination named by DNS (sip:pbx.test, SRV to two
+// back ends) takes calls on both targets; every in-dialog request of a call
+// reaches the target its INVITE went to (the cookie names the target, not
+// the name).
+func TestNamedBackend(t *testing.T) {
+	a, b := newPeer(t, "pbx-a"), newPeer(t, "pbx-b")
+	a.serveUAS()
+	b.serveUAS()
+	dns := dnstest.Start(t)
+	dns.Set(
+		dnstest.SRV("_sip._udp.pbx.test.", 60, 10, 50, a.addr.Port(), "a.pbx.test."),
+		dnstest.SRV("_sip._udp.pbx.test.", 60, 10, 50, b.addr.Port(), "b.pbx.test."),
+		dnstest.A("a.pbx.test.", 60, "127.0.0.1"),
+		dnstest.A("b.pbx.test.", 60, "127.0.0.1"),
+	)
+	r, err := resolve.New(resolve.Config{Servers: []netip.AddrPort{dns.Addr}, HostsFile: os.DevNull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "dispatcher.list")
+	os.WriteFile(path, []byte("1 sip:pbx.test;transport=udp\n"), 0o644)
+	e, err := New(Config{
+		Listen:         []Listen{{Transport: "udp", Addr: netip.MustParseAddrPort("127.0.0.1:0")}},
+		DispatcherList: path, Workers: 2, CookieKey: "k", NoProbe: true, DNS: DNSFunc(r),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	lb := e.Addrs()[0]
+	phone := newPhone(t, "phone")
+	for i := 0; i < 30; i++ {
+		callID := fmt.Sprintf("named-%d", i)
+		phone.send(lb, reqSpec{method: "INVITE", ruri: "sip:bob@example.com", callID: callID, branch: "z9hG4bK-" + callID,
+			fromTag: "f", cseq: 1, from: phone.addr}.String())
+		ok := phone.expect("200", isStatus(200))
+		var na parser.NameAddr
+		h, _ := ok.m.Header(parser.KindContact)
+		parser.ParseNameAddr(ok.b, h.Value, &na)
+		contact := string(na.URI.In(ok.b))
+		bye := reqSpec{method: "BYE", ruri: contact, callID: callID, branch: "z9hG4bK-bye-" + callID, fromTag: "f",
+			toTag: "uas-x", cseq: 2, from: phone.addr, routes: []string{ok.header(parser.KindRecordRoute)}}
+		phone.send(lb, bye.String())
+		r := phone.expect("200 to BYE", func(r rx) bool { return isStatus(200)(r) && r.m.Count(parser.KindContact) > 0 })
+		h, _ = r.m.Header(parser.KindContact)
+		parser.ParseNameAddr(r.b, h.Value, &na)
+		if got := string(na.URI.In(r.b)); got != contact {
+			t.Fatalf("call %d: INVITE answered by %s, BYE by %s", i, contact, got)
+		}
+	}
+	if len(a.received("INVITE")) == 0 || len(b.received("INVITE")) == 0 {
+		t.Errorf("calls not spread over the SRV targets: %d and %d", len(a.received("INVITE")), len(b.received("INVITE")))
+	}
+}
