@@ -56,6 +56,9 @@ func newPeerAt(t testing.TB, name string, ip net.IP) *peer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A large receive buffer: a test back end must not be the one that
+	// drops (bursts of a flood test reach it through sipfront).
+	c.SetReadBuffer(8 << 20)
 	p := &peer{t: t, name: name, conn: c, addr: c.LocalAddr().(*net.UDPAddr).AddrPort(), in: make(chan rx, 1024)}
 	go p.read()
 	t.Cleanup(func() { c.Close() })
@@ -263,4 +266,17 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// seenResponses returns the responses the peer has received so far.
+func (p *peer) seenResponses() []rx {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []rx
+	for _, r := range p.seen {
+		if r.m != nil && !r.m.IsRequest() {
+			out = append(out, r)
+		}
+	}
+	return out
 }
