@@ -193,13 +193,13 @@ func TestFloodThroughSipfrontXDP(t *testing.T) {
 	const calls = 20
 	for i := 0; i < calls; i++ {
 		callID := fmt.Sprint("real-", i)
-		phone.send(lb, reqSpec{method: "INVITE", ruri: "sip:bob@10.77.0.1", callID: callID, branch: "z9hG4bK-" + callID,
-			fromTag: "f", cseq: 1, from: phone.addr}.String())
-		ok := phone.expect("200 during the flood", isStatus(200))
+		ok := phone.transact(lb, reqSpec{method: "INVITE", ruri: "sip:bob@10.77.0.1", callID: callID, branch: "z9hG4bK-" + callID,
+			fromTag: "f", cseq: 1, from: phone.addr}.String(), "200 during the flood", isStatus(200))
 		bye := reqSpec{method: "BYE", ruri: "sip:uas@" + uas.addr.String(), callID: callID, branch: "z9hG4bK-bye-" + callID,
 			fromTag: "f", toTag: "uas-uas", cseq: 2, from: phone.addr, routes: []string{ok.header(parser.KindRecordRoute)}}
-		phone.send(lb, bye.String())
-		phone.expect("200 to BYE", func(r rx) bool { return isStatus(200)(r) && strings.Contains(r.header(parser.KindCSeq), "BYE") })
+		phone.transact(lb, bye.String(), "200 to BYE", func(r rx) bool {
+			return isStatus(200)(r) && strings.Contains(r.header(parser.KindCSeq), "BYE")
+		})
 		time.Sleep(20 * time.Millisecond)
 	}
 	close(stop)

@@ -280,3 +280,30 @@ func (p *peer) seenResponses() []rx {
 	}
 	return out
 }
+
+// transact sends a request and waits for the response match accepts,
+// retransmitting every 500 ms (RFC 3261 timer A/E) up to 8 times, as a phone
+// does over UDP: one datagram lost under load is not a failed call.
+func (p *peer) transact(to netip.AddrPort, msg, what string, match func(rx) bool) rx {
+	p.t.Helper()
+	for attempt := 0; attempt < 8; attempt++ {
+		p.send(to, msg)
+		deadline := time.After(500 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case r, ok := <-p.in:
+				if !ok {
+					p.t.Fatalf("%s: socket closed waiting for %s", p.name, what)
+				}
+				if r.m != nil && match(r) {
+					return r
+				}
+			case <-deadline:
+				break wait
+			}
+		}
+	}
+	p.t.Fatalf("%s: no %s after 8 transmissions", p.name, what)
+	return rx{}
+}
