@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // freeUDPPort returns a UDP port that was free a moment ago on ip.
