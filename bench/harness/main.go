@@ -42,6 +42,7 @@ type config struct {
 	loads     []string
 	failStop  float64
 	children  int
+	sippUACs  int
 	dsPing    int
 	rawRates  []int
 	rawDur    time.Duration
@@ -91,6 +92,7 @@ func run() int {
 	subjects := fs.String("subjects", env("SUBJECTS", "sipfront,kamailio,relay"), "subjects (env SUBJECTS)")
 	loads := fs.String("loads", env("LOADS", "sipbench,sipp"), "load generators (env LOADS)")
 	fs.Float64Var(&c.failStop, "fail-stop", 5, "drop a subject/load pair from higher rates once its failures reach this %")
+	fs.IntVar(&c.sippUACs, "sipp-uacs", mustInt(env("SIPP_UACS", "2")), "SIPp UAC processes (sockets) sharing the load, as sipbench uac runs 2 workers (env SIPP_UACS)")
 	fs.IntVar(&c.children, "kamailio-children", mustInt(env("CHILDREN", "2")), "Kamailio UDP worker processes (env CHILDREN)")
 	fs.IntVar(&c.dsPing, "kamailio-ping", mustInt(env("DS_PING_INTERVAL", "10")), "Kamailio dispatcher probe interval, s (0: none)")
 	rawRates := fs.String("raw-rates", env("RAW_RATES", "10000,20000,30000,40000"), "OPTIONS transactions/s of the raw forwarding benchmark (env RAW_RATES)")

@@ -142,12 +142,20 @@ func plots(c *config, sw []*sweepRow, raw []*rawRow) error {
 		latS = append(latS, series{name: s.name + " p99", rows: s.rows})
 	}
 	n := len(lat)
+	positive := false // a log scale needs at least one value above zero
+	for _, s := range lat {
+		for _, r := range s.rows {
+			positive = positive || r.P50 > 0 || r.P99 > 0
+		}
+	}
 	p := plot.New()
 	p.Title.Text = "INVITE → 200 latency (sipbench load, runs with < 1 % failed)"
 	p.X.Label.Text = "target rate (calls/s)"
 	p.Y.Label.Text = "ms (log scale)"
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	if positive {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 	for i, s := range latS {
@@ -157,7 +165,7 @@ func plots(c *config, sw []*sweepRow, raw []*rawRow) error {
 			if i >= n {
 				v = r.P99
 			}
-			if v > 0 {
+			if v > 0 && positive {
 				pts = append(pts, plotter.XY{X: float64(r.Rate), Y: v})
 			}
 		}
@@ -320,7 +328,7 @@ func writeResults(c *config, sw []*sweepRow, raw []*rawRow, ceil []*ceilRow, prs
 		w("| %s | %s | %d (%.0f) | %d | %s | %s | %.1f | %s |\n", top.Subject, top.Load, top.Rate, top.CompletedCPS, sus.Rate,
 			f1(sus.UsPerCall), f0(sus.MsgsPerCoreS), sus.P99, f1(quantile(cpu, 0.5)))
 	}
-	w("\nSIPp sends every call from one UDP socket. The kernel spreads datagrams over SO_REUSEPORT sockets by a hash of the address pair, so all of SIPp's requests reach one sipfront worker (and one relay worker), while Kamailio's children all read one shared socket. sipbench uac runs 2 workers with a socket each. Compare subjects under the same load.\n\n")
+	w("\nEach SIPp process sends every call from one UDP socket, and the kernel spreads datagrams over SO_REUSEPORT sockets by a hash of the address pair: all of one SIPp's requests reach one sipfront worker (and one relay worker), while Kamailio's children all read one shared socket. So the sweep runs %d SIPp processes (SIPP_UACS), as sipbench uac runs 2 workers with a socket each. Compare subjects under the same load.\n\n", c.sippUACs)
 
 	// ratios at equal rates
 	w("### Ratios (same run, same rate, both < 1 %% failed)\n\n")
@@ -436,6 +444,6 @@ func writeResults(c *config, sw []*sweepRow, raw []*rawRow, ceil []*ceilRow, prs
 		}
 		w("\n")
 	}
-	w("## Reproduce\n\n```sh\nmake bench                       # micro-benchmarks, then bench/run (this page)\nbench/run                        # the harness alone\nRATES=2000,4000 DURATION=10s REPEATS=3 bench/run   # longer runs\nbench/run -report-only           # rebuild plots and this page from results/*.csv\n```\n\nKnobs (environment or flags, `bench/run -h`): RATES, DURATION, HOLD, REPEATS, SUBJECTS, LOADS, CHILDREN, DS_PING_INTERVAL, RAW_RATES, RAW_DURATION, CEILING_RATES, CEILING_DURATION, PARSER=0, RAW=0, CEILING=0, INSTALL=0.\n")
+	w("## Reproduce\n\n```sh\nmake bench                       # micro-benchmarks, then bench/run (this page)\nbench/run                        # the harness alone\nRATES=2000,4000 DURATION=10s REPEATS=3 bench/run   # longer runs\nbench/run -report-only           # rebuild plots and this page from results/*.csv\n```\n\nKnobs (environment or flags, `bench/run -h`): RATES, DURATION, HOLD, REPEATS, SUBJECTS, LOADS, CHILDREN, DS_PING_INTERVAL, SIPP_UACS, RAW_RATES, RAW_DURATION, CEILING_RATES, CEILING_DURATION, PARSER=0, RAW=0, CEILING=0, INSTALL=0.\n")
 	return os.WriteFile(filepath.Join(c.bench, "RESULTS.md"), []byte(b.String()), 0o644)
 }

@@ -197,35 +197,64 @@ type sippResult struct {
 	rtt1, rtt2                   []float64 // ms
 }
 
-// runSIPp runs SIPp's UAC (bench/sipp/uac.xml) to the end.
+// runSIPp runs c.sippUACs SIPp UACs (bench/sipp/uac.xml), each with its own
+// socket and an equal share of the rate and calls, to the end.
 func runSIPp(c *config, dir string, target netip.AddrPort, rate int, calls int64) (*sippResult, float64, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, 0, err
-	}
+	n := max(1, c.sippUACs)
 	holdMs := int(c.hold / time.Millisecond)
 	hard := int(c.duration/time.Second) + holdMs/1000 + 40
-	limit := rate*(holdMs+2000)/1000 + 1000
-	argv := []string{"sipp", "-sf", filepath.Join(c.bench, "sipp", "uac.xml"), "-i", "127.0.0.1", "-p", strconv.Itoa(int(port.Port())),
-		"-s", "1000", "-r", strconv.Itoa(rate), "-rp", "1000", "-m", strconv.FormatInt(calls, 10), "-d", strconv.Itoa(holdMs),
-		"-l", strconv.Itoa(limit), "-recv_timeout", "8000", "-timeout", strconv.Itoa(hard), "-nostdin", "-buff_size", "4194304",
-		"-trace_stat", "-stf", "stat.csv", "-fd", "1", "-trace_rtt", "-rtt_freq", "1000", "-trace_err", target.String()}
-	p, err := start("sipp", dir, filepath.Join(dir, "sipp.log"), argv...)
-	if err != nil {
-		return nil, 0, err
+	var procs []*proc
+	var dirs []string
+	for k := 0; k < n; k++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, 0, err
+		}
+		share := calls / int64(n)
+		if int64(k) < calls%int64(n) {
+			share++
+		}
+		r := float64(rate) / float64(n)
+		limit := int(r)*(holdMs+2000)/1000 + 1000
+		d := filepath.Join(dir, fmt.Sprintf("sipp%d", k))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, 0, err
+		}
+		argv := []string{"sipp", "-sf", filepath.Join(c.bench, "sipp", "uac.xml"), "-i", "127.0.0.1", "-p", strconv.Itoa(int(port.Port())),
+			"-s", "1000", "-r", strconv.FormatFloat(r, 'f', 3, 64), "-rp", "1000", "-m", strconv.FormatInt(share, 10), "-d", strconv.Itoa(holdMs),
+			"-l", strconv.Itoa(limit), "-recv_timeout", "8000", "-timeout", strconv.Itoa(hard), "-nostdin", "-buff_size", "4194304",
+			"-trace_stat", "-stf", "stat.csv", "-fd", "1", "-trace_rtt", "-rtt_freq", "1000", "-trace_err", target.String()}
+		p, err := start("sipp", d, filepath.Join(d, "sipp.log"), argv...)
+		if err != nil {
+			for _, q := range procs {
+				q.stop(3 * time.Second)
+			}
+			return nil, 0, err
+		}
+		procs, dirs = append(procs, p), append(dirs, d)
 	}
-	if !p.wait(time.Duration(hard+20) * time.Second) {
-		p.stop(3 * time.Second)
+	total := &sippResult{}
+	var cpu float64
+	for k, p := range procs {
+		if !p.wait(time.Duration(hard+20) * time.Second) {
+			p.stop(3 * time.Second)
+		}
+		r := &sippResult{}
+		if err := readSIPpStat(filepath.Join(dirs[k], "stat.csv"), r); err != nil {
+			return nil, 0, fmt.Errorf("sipp: %v\n%s", err, p.tail(10))
+		}
+		total.created += r.created
+		total.ok += r.ok
+		total.failed += r.failed
+		total.retrans += r.retrans
+		total.elapsed = max(total.elapsed, r.elapsed)
+		rtts, _ := filepath.Glob(filepath.Join(dirs[k], "*_rtt.csv"))
+		for _, f := range rtts {
+			readSIPpRTT(f, total)
+		}
+		cpu += rusageCPU(p)
 	}
-	r := &sippResult{}
-	if err := readSIPpStat(filepath.Join(dir, "stat.csv"), r); err != nil {
-		return nil, 0, fmt.Errorf("sipp: %v\n%s", err, p.tail(10))
-	}
-	rtts, _ := filepath.Glob(filepath.Join(dir, "*_rtt.csv"))
-	for _, f := range rtts {
-		readSIPpRTT(f, r)
-	}
-	return r, rusageCPU(p), nil
+	return total, cpu, nil
 }
 
 // readSIPpStat takes the cumulative counters of the last line of SIPp's
