@@ -106,23 +106,17 @@ type routeInfo struct {
 }
 
 // ourRoutes reads the Route values that point at sipfront at the top of the
-// request: one, or two when we double-Record-Routed (RFC 5658).
+// request: one, or two when we double-Record-Routed (RFC 5658). Each value
+// is parsed once; the cookie and flow token are picked up on the way.
 func (p *proc) ourRoutes() routeInfo {
 	var ri routeInfo
-	b := p.m.Raw()
 	it := p.m.Values(parser.KindRoute)
 	for it.Next() {
-		if ri.popped == 2 || !p.isOurRoute(it.Value()) {
+		if ri.popped == 2 || !p.isOurRoute(it.Value(), &ri) {
 			ri.next, ri.hasNext = it.Value(), true
 			break
 		}
 		ri.popped++
-		if c, ok := p.uri.Param(b, cookieParam); ok && !ri.hasCookie {
-			ri.cookie, ri.hasCookie = c, true
-		}
-		if f, ok := p.uri.Param(b, flowParam); ok && !ri.flow2 {
-			ri.flow, ri.flow2 = f, true
-		}
 	}
 	return ri
 }
@@ -169,8 +163,10 @@ func (p *proc) request(out []byte) ([]byte, target) {
 	upgradable := false // may switch to TCP for size (RFC 3261 §18.1.1)
 
 	// Routing (DESIGN.md "One request, one response" step 4).
-	if rv, ok := m.FirstValue(parser.KindRoute); ok && p.isOurRoute(rv) {
+	if m.First(parser.KindRoute) >= 0 {
 		ri = p.ourRoutes()
+	}
+	if ri.popped > 0 {
 		switch {
 		case ri.hasNext:
 			// Loose routing: a Route follows ours. Only a back end, or a
@@ -371,46 +367,55 @@ func (p *proc) looped(loop uint32) bool {
 
 // viaIsOurs reports whether a Via's sent-by is one of our addresses.
 func (p *proc) viaIsOurs(v *parser.Via) bool {
-	b := p.m.Raw()
-	ip, ok := parser.ParseIP(v.Host.In(b))
-	if !ok {
+	if !v.IP.IsValid() {
 		return false
 	}
 	port := uint16(v.Port)
 	if port == 0 {
 		port = 5060
 	}
-	return p.e.self.is(ip, port)
+	return p.e.self.is(v.IP, port)
 }
 
-// isOurRoute parses a Route value into p.na and p.uri and reports whether it
-// points at sipfront.
-func (p *proc) isOurRoute(rv parser.Span) bool {
+// isOurRoute parses a Route value into p.na and p.uri and reports whether
+// it points at sipfront; if so, its cookie and flow token go into ri (one
+// pass over the URI parameters).
+func (p *proc) isOurRoute(rv parser.Span, ri *routeInfo) bool {
 	b := p.m.Raw()
 	if parser.ParseNameAddr(b, rv, &p.na) != nil || parser.ParseURI(b, p.na.URI, &p.uri) != nil {
 		return false
 	}
-	if p.uri.Scheme != parser.SchemeSIP && p.uri.Scheme != parser.SchemeSIPS {
+	u := &p.uri
+	if (u.Scheme != parser.SchemeSIP && u.Scheme != parser.SchemeSIPS) || !u.IP.IsValid() {
 		return false
 	}
-	ip, ok := parser.ParseIP(p.uri.Host.In(b))
-	if !ok {
-		return false
-	}
-	port := uint16(p.uri.Port)
+	port := uint16(u.Port)
 	if port == 0 {
 		port = 5060
+		if u.Scheme == parser.SchemeSIPS || uriTransport(b, u) == trTLS {
+			port = 5061
+		}
 	}
-	return p.e.self.is(ip, port)
-}
-
-// secondRoute returns the Route value after the first one.
-func (p *proc) secondRoute() (parser.Span, bool) {
-	it := p.m.Values(parser.KindRoute)
-	if !it.Next() || !it.Next() {
-		return parser.Span{}, false
+	if !p.e.self.is(u.IP, port) {
+		return false
 	}
-	return it.Value(), true
+	for it := parser.Params(b, u.Params); it.Next(); {
+		name := it.Name().In(b)
+		if len(name) != 3 || name[0] != 's' || name[1] != 'f' {
+			continue
+		}
+		switch name[2] {
+		case 'c':
+			if !ri.hasCookie {
+				ri.cookie, ri.hasCookie = it.Value(), true
+			}
+		case 't':
+			if !ri.flow2 {
+				ri.flow, ri.flow2 = it.Value(), true
+			}
+		}
+	}
+	return true
 }
 
 // routeTarget resolves a Route value to an address and transport.
@@ -429,11 +434,7 @@ func (p *proc) routeTarget(rv parser.Span) (target, replyReason, bool) {
 // uriTarget is the address a sip/sips URI with an IP literal host names (the
 // default port by scheme). Host names are not resolved on the data path.
 func uriTarget(b []byte, u *parser.URI) (netip.AddrPort, bool) {
-	if u.Scheme != parser.SchemeSIP && u.Scheme != parser.SchemeSIPS {
-		return netip.AddrPort{}, false
-	}
-	ip, ok := parser.ParseIP(u.Host.In(b))
-	if !ok {
+	if (u.Scheme != parser.SchemeSIP && u.Scheme != parser.SchemeSIPS) || !u.IP.IsValid() {
 		return netip.AddrPort{}, false
 	}
 	port := uint16(u.Port)
@@ -443,7 +444,7 @@ func uriTarget(b []byte, u *parser.URI) (netip.AddrPort, bool) {
 			port = 5061
 		}
 	}
-	ap := netip.AddrPortFrom(ip.Unmap(), port)
+	ap := netip.AddrPortFrom(u.IP.Unmap(), port)
 	return ap, usable(ap)
 }
 
@@ -661,12 +662,9 @@ func (p *proc) response(out []byte) ([]byte, target) {
 // received (else the sent-by host, which must be an IP literal), port rport
 // (else the sent-by port, else 5060).
 func viaTarget(b []byte, v *parser.Via) (netip.AddrPort, bool) {
-	var ip netip.Addr
-	var ok bool
+	ip, ok := v.IP, v.IP.IsValid()
 	if v.HasReceived {
 		ip, ok = parser.ParseIP(v.Received.In(b))
-	} else {
-		ip, ok = parser.ParseIP(v.Host.In(b))
 	}
 	if !ok {
 		return netip.AddrPort{}, false

@@ -107,3 +107,18 @@ func parseUint(b []byte, s Span, max uint64) (uint64, bool) {
 	}
 	return n, true
 }
+
+// Stop sets for the parameter scanner: one table load per byte decides
+// whether a name or a value goes on.
+const (
+	sNameStop  = 1 << iota // ";" "=" SP HTAB CR LF
+	sValueStop             // ";" SP HTAB CR LF
+)
+
+var stopClass = func() (t [256]uint8) {
+	for _, c := range []byte("; \t\r\n") {
+		t[c] |= sNameStop | sValueStop
+	}
+	t['='] |= sNameStop
+	return t
+}()

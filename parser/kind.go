@@ -104,6 +104,7 @@ type kindEntry struct {
 	kind  Kind
 	n     int       // name length
 	words [3]uint64 // lower-case name, little-endian, zero-padded (names are at most 24 bytes)
+	folds [3]uint64 // 0x20 at the letters of the name: the bits a case fold may set
 }
 
 var kindTable [kindTableSize]kindEntry
@@ -128,6 +129,9 @@ func init() {
 		e := kindEntry{kind: k, n: len(ln)}
 		for i := 0; i < len(ln); i++ {
 			e.words[i/8] |= uint64(ln[i]) << (8 * (i % 8))
+			if ln[i] >= 'a' && ln[i] <= 'z' {
+				e.folds[i/8] |= 0x20 << (8 * (i % 8))
+			}
 		}
 		i := nameHash([]byte(ln)) & (kindTableSize - 1)
 		for kindTable[i].kind != KindOther {
@@ -150,7 +154,9 @@ func lookupKindAt(b []byte, pos, end int32) Kind {
 	case n == 0 || n > 24:
 		return KindOther
 	}
-	// The first word, case-folded and cut to the name: most names fit in it.
+	// The first word, cut to the name: most names fit in it. Only letters
+	// are case-folded (OR 0x20 where the name has a letter), so a match
+	// proves every byte: a "-" must be a "-", never a CR that folds to it.
 	var x0 uint64
 	if int(pos)+8 <= len(b) {
 		x0 = binary.LittleEndian.Uint64(b[pos:])
@@ -160,28 +166,23 @@ func lookupKindAt(b []byte, pos, end int32) Kind {
 		}
 	}
 	if n < 8 {
-		keep := uint64(1)<<(8*uint(n)) - 1
-		x0 = (x0 | 0x2020202020202020) & keep
-	} else {
-		x0 |= 0x2020202020202020
+		x0 &= uint64(1)<<(8*uint(n)) - 1
 	}
 	for i := nameHash(b[pos:end]) & (kindTableSize - 1); ; i = (i + 1) & (kindTableSize - 1) {
 		e := &kindTable[i]
 		if e.kind == KindOther {
 			return KindOther
 		}
-		if e.n == n && e.words[0] == x0 && (n <= 8 || matchWords(b, int(pos)+8, n-8, (*[2]uint64)(e.words[1:]))) {
+		if e.n == n && x0|e.folds[0] == e.words[0] && (n <= 8 || matchWords(b, int(pos)+8, n-8, e)) {
 			return e.kind
 		}
 	}
 }
 
-// matchWords compares the token b[pos:pos+n] (any case, n <= 16) with a
-// lower-case name made of letters, digits and "-", a word at a time. For
-// token characters, c|0x20 equals a lower-case letter, digit or "-" only
-// when c is that character in some case, so the OR is an exact case fold.
-func matchWords(b []byte, pos, n int, words *[2]uint64) bool {
-	for w := 0; n > 0; w++ {
+// matchWords compares the rest of a name, b[pos:pos+n] (n <= 16), with the
+// second and third words of e, folding only letters.
+func matchWords(b []byte, pos, n int, e *kindEntry) bool {
+	for w := 1; n > 0; w++ {
 		var x uint64
 		if pos+8 <= len(b) {
 			x = binary.LittleEndian.Uint64(b[pos:])
@@ -190,13 +191,10 @@ func matchWords(b []byte, pos, n int, words *[2]uint64) bool {
 				x |= uint64(c) << (8 * i)
 			}
 		}
-		fold := uint64(0x2020202020202020)
 		if n < 8 {
-			keep := uint64(1)<<(8*uint(n)) - 1
-			x &= keep
-			fold &= keep
+			x &= uint64(1)<<(8*uint(n)) - 1
 		}
-		if x|fold != words[w] {
+		if w >= len(e.words) || x|e.folds[w] != e.words[w] {
 			return false
 		}
 		pos += 8

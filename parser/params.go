@@ -40,7 +40,10 @@ func (it *ParamIter) Next() bool {
 		return false
 	}
 	start := i
-	for i < it.end && b[i] != ';' && b[i] != '=' && !isLWS(b[i]) {
+	for _, c := range b[i:it.end] {
+		if stopClass[c]&sNameStop != 0 {
+			break
+		}
 		i++
 	}
 	it.name = Span{start, i}
@@ -71,7 +74,10 @@ func (it *ParamIter) Next() bool {
 			}
 			j++
 		} else {
-			for j < it.end && b[j] != ';' && !isLWS(b[j]) {
+			for _, c := range b[j:it.end] {
+				if stopClass[c]&sValueStop != 0 {
+					break
+				}
 				j++
 			}
 		}

@@ -293,21 +293,29 @@ func validScheme(u []byte) bool {
 // addHeader indexes the header line b[pos:ce] (LF at le).
 func (m *Message) addHeader(pos, ce, le int32, last *[kindCount]int16) error {
 	b := m.buf
-	// The name: token characters. A range loop over the line keeps the
-	// compiler from checking bounds per byte.
-	n := 0
-	for _, c := range b[pos:ce] {
-		if charClass[c]&cToken == 0 {
-			break
+	// The name ends at the colon (blanks allowed before it). A known name is
+	// found by an exact, case-folded compare that also proves every byte
+	// valid; only an unknown name is checked byte by byte for token
+	// characters.
+	colon := bytes.IndexByte(b[pos:ce], ':')
+	nameEnd := int32(-1)
+	k := KindOther
+	if colon > 0 {
+		nameEnd = pos + int32(colon)
+		for nameEnd > pos && isWS(b[nameEnd-1]) {
+			nameEnd--
 		}
-		n++
+		k = lookupKindAt(b, pos, nameEnd)
+		if k == KindOther {
+			for _, c := range b[pos:nameEnd] {
+				if charClass[c]&cToken == 0 {
+					nameEnd = -1
+					break
+				}
+			}
+		}
 	}
-	nameEnd := pos + int32(n)
-	i := nameEnd
-	for i < ce && isWS(b[i]) {
-		i++
-	}
-	if nameEnd == pos || i == ce || b[i] != ':' {
+	if nameEnd <= pos {
 		// Not a header field. Index it as KindOther so it is still copied
 		// through byte for byte, and report it.
 		h := &m.hdr[m.nhdr]
@@ -315,11 +323,11 @@ func (m *Message) addHeader(pos, ce, le int32, last *[kindCount]int16) error {
 		m.nhdr++
 		return m.fail(pos, ErrHeaderName)
 	}
+	i := pos + int32(colon)
 	val := trimLWS(b, Span{i + 1, ce})
 	if val.Empty() {
 		val = Span{ce, ce}
 	}
-	k := lookupKindAt(b, pos, nameEnd)
 	idx := int16(m.nhdr)
 	h := &m.hdr[idx]
 	*h = Header{Kind: k, next: -1, Name: Span{pos, nameEnd}, Value: val, End: le + 1}

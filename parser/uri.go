@@ -1,6 +1,9 @@
 package parser
 
-import "bytes"
+import (
+	"bytes"
+	"net/netip"
+)
 
 // Scheme identifies a URI scheme.
 type Scheme uint8
@@ -35,11 +38,12 @@ type URI struct {
 	HasUser    bool // "@" present (User may still be empty in broken URIs; that is an error)
 	Host       Span // as written; IPv6 includes the brackets
 	HostKind   HostKind
-	Port       int  // 0 when absent
-	PortSpan   Span // empty when absent
-	Params     Span // after the first ";" up to "?" or the end, without the leading ";"
-	Headers    Span // after "?", without it
-	HostPort   Span // host[:port] as written
+	IP         netip.Addr // the host when it is an IP literal (valid only then)
+	Port       int        // 0 when absent
+	PortSpan   Span       // empty when absent
+	Params     Span       // after the first ";" up to "?" or the end, without the leading ";"
+	Headers    Span       // after "?", without it
+	HostPort   Span       // host[:port] as written
 }
 
 // ParseURI parses b[s] as an absolute URI. sip: and sips: URIs are checked
@@ -99,11 +103,12 @@ func parseSIPURI(b []byte, s Span, u *URI) error {
 			return ErrHost
 		}
 		u.HostKind = HostIPv6
+		u.IP, _ = parseIPv6(b[hs+1 : i-1])
 	} else {
 		for i < end && charClass[b[i]]&cHost != 0 {
 			i++
 		}
-		if err := checkHostName(b[hs:i], &u.HostKind); err != nil {
+		if err := checkHostName(b[hs:i], &u.HostKind, &u.IP); err != nil {
 			return err
 		}
 	}
@@ -161,7 +166,7 @@ func parseSIPURI(b []byte, s Span, u *URI) error {
 // checkHostName accepts a hostname or an IPv4 address: labels of alphanum and
 // "-", separated by ".", an optional final "."; an all-digit name must be a
 // valid dotted quad.
-func checkHostName(h []byte, kind *HostKind) error {
+func checkHostName(h []byte, kind *HostKind, ip *netip.Addr) error {
 	if len(h) == 0 {
 		return ErrHost
 	}
@@ -188,10 +193,12 @@ func checkHostName(h []byte, kind *HostKind) error {
 		}
 	}
 	if allNum {
-		if _, ok := parseIPv4(h); !ok {
+		a4, ok := parseIPv4(h)
+		if !ok {
 			return ErrHost
 		}
 		*kind = HostIPv4
+		*ip = netip.AddrFrom4(a4)
 		return nil
 	}
 	*kind = HostName

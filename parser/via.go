@@ -1,5 +1,7 @@
 package parser
 
+import "net/netip"
+
 // Via is one parsed via-parm (RFC 3261 §20.42, RFC 3581). Spans index the
 // buffer given to ParseVia.
 type Via struct {
@@ -10,9 +12,10 @@ type Via struct {
 	Transport Span // "UDP", "TCP", "TLS", "SCTP", "WS", ...
 	Host      Span // sent-by host as written (IPv6 with brackets)
 	HostKind  HostKind
-	Port      int  // 0 when absent
-	SentBy    Span // host[:port]
-	Params    Span // everything after sent-by's first ";", without it
+	IP        netip.Addr // the sent-by host when it is an IP literal (valid only then)
+	Port      int        // 0 when absent
+	SentBy    Span       // host[:port]
+	Params    Span       // everything after sent-by's first ";", without it
 
 	Branch   Span
 	Received Span
@@ -69,11 +72,12 @@ func ParseVia(b []byte, s Span, v *Via) error {
 			return ErrHost
 		}
 		v.HostKind = HostIPv6
+		v.IP, _ = parseIPv6(b[hs+1 : i-1])
 	} else {
 		for i < end && charClass[b[i]]&cHost != 0 {
 			i++
 		}
-		if err := checkHostName(b[hs:i], &v.HostKind); err != nil {
+		if err := checkHostName(b[hs:i], &v.HostKind, &v.IP); err != nil {
 			return err
 		}
 	}
