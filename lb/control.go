@@ -62,8 +62,9 @@ type ControlOptions struct {
 	MaxBody int64
 	// Version is what core.version reports ("dev" when empty).
 	Version string
-	// Prober, when set, is what dispatcher.ping_active reads and switches,
-	// and turns on the LATENCY block of dispatcher.list.
+	// Prober is what dispatcher.ping_active reads and switches; it also
+	// turns on the LATENCY block of dispatcher.list. Nil means the engine's
+	// own prober (Engine.Prober), if probing is on.
 	Prober Prober
 	// Logger receives the server's own lines; nil means the engine's.
 	Logger *slog.Logger
@@ -103,6 +104,11 @@ func NewControl(e *Engine, o ControlOptions) (*Control, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = e.log
+	}
+	if o.Prober == nil {
+		if p := e.Prober(); p != nil { // a nil *health.Prober must not become a non-nil Prober
+			o.Prober = p
+		}
 	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {

@@ -795,6 +795,30 @@ func TestHealthzTCPOnly(t *testing.T) {
 	}
 }
 
+// TestEngineProber: with probing on, the control API uses the engine's
+// prober without being told: ping_active reads and pauses it, and
+// dispatcher.list carries LATENCY.
+func TestEngineProber(t *testing.T) {
+	uas := newPeer(t, "uas")
+	uas.serveUAS() // answers the probes
+	e, c, _ := ctlEngineConfig(t, "1 sip:"+uas.addr.String()+"\n", func(cfg *Config) { cfg.NoProbe = false }, ControlOptions{})
+	if e.Prober() == nil {
+		t.Fatal("the engine has no prober")
+	}
+	if r := call(t, c, "dispatcher.ping_active", ""); r != okReply(`{"OldPingState":1}`) {
+		t.Errorf("read: %+v", r)
+	}
+	if r := call(t, c, "dispatcher.ping_active", "[0]"); r != okReply(`{"NewPingState":0,"OldPingState":1}`) {
+		t.Errorf("pause: %+v", r)
+	}
+	if got := e.Prober().PingActive(); got != 0 {
+		t.Errorf("the prober's ping state is %d after pausing", got)
+	}
+	if d := destOf(listResult(t, c, ""), 1, "sip:"+uas.addr.String()); d == nil || d.LATENCY == nil {
+		t.Errorf("no LATENCY with a prober: %+v", d)
+	}
+}
+
 func TestServeStopsWithContext(t *testing.T) {
 	e, _, _ := ctlEngine(t, kamList, ControlOptions{})
 	c, err := NewControl(e, ControlOptions{Addr: "127.0.0.1:0"})

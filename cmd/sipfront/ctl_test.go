@@ -39,6 +39,40 @@ func buildBinaries(t *testing.T) (sipfront, sipfrontctl string) {
 
 var controlAddr = regexp.MustCompile(`msg="control API listening" addr=(\S+)`)
 
+// optionsResponder is a back end that answers OPTIONS with 200, so that
+// sipfront's prober keeps it active; it returns its host:port.
+func optionsResponder(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := c.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			msg := string(buf[:n])
+			if !strings.HasPrefix(msg, "OPTIONS ") {
+				continue
+			}
+			reply := "SIP/2.0 200 OK\r\n"
+			for _, l := range strings.Split(msg, "\r\n")[1:] {
+				name, _, _ := strings.Cut(l, ":")
+				switch strings.ToLower(strings.TrimSpace(name)) {
+				case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
+					reply += l + "\r\n"
+				}
+			}
+			c.WriteToUDPAddrPort([]byte(reply+"Content-Length: 0\r\n\r\n"), from)
+		}
+	}()
+	return c.LocalAddr().String()
+}
+
 // TestSipfrontctlAgainstSipfront starts the sipfront binary with the control
 // API on loopback and a token, and drives it with the sipfrontctl binary:
 // the kamcmd-style output, -json, state changes, errors and their exit
@@ -46,7 +80,10 @@ var controlAddr = regexp.MustCompile(`msg="control API listening" addr=(\S+)`)
 func TestSipfrontctlAgainstSipfront(t *testing.T) {
 	sipfront, sipfrontctl := buildBinaries(t)
 	const token = "ctl-test-token"
-	list := writeFile(t, "dispatcher.list", "1 sip:127.0.0.1:5171 0 0 duid=a;weight=50\n1 sip:127.0.0.1:5172\n")
+	// Two back ends that answer the prober (it runs by default), and
+	// addresses nobody answers for the ones added later.
+	pbxA, pbxB := "sip:"+optionsResponder(t), "sip:"+optionsResponder(t)
+	list := writeFile(t, "dispatcher.list", "1 "+pbxA+" 0 0 duid=a;weight=50\n1 "+pbxB+"\n")
 
 	var stderr syncBuffer
 	d := exec.Command(sipfront, "-listen", "udp:127.0.0.1:0", "-dispatcher-list", list, "-workers", "1",
@@ -95,20 +132,20 @@ func TestSipfrontctlAgainstSipfront(t *testing.T) {
 		stderr string
 	}{
 		{"list", []string{"dispatcher.list"}, 0,
-			[]string{"NRSETS: 1", "URI: sip:127.0.0.1:5172", "FLAGS: AX", "STATE: active", "URI: sip:127.0.0.1:5171", "DUID: a", "WEIGHT: 50"}, ""},
-		{"set_state", []string{"dispatcher.set_state", "i", "1", "sip:127.0.0.1:5171"}, 0, []string{"Ok. Dispatcher state updated."}, ""},
+			[]string{"NRSETS: 1", "URI: " + pbxB, "FLAGS: A", "STATE: ", "URI: " + pbxA, "DUID: a", "WEIGHT: 50"}, ""},
+		{"set_state", []string{"dispatcher.set_state", "i", "1", pbxA}, 0, []string{"Ok. Dispatcher state updated."}, ""},
 		{"list json after set_state", []string{"-json", "dispatcher.list"}, 0,
-			[]string{`{"jsonrpc":"2.0","result":{"NRSETS":1,`, `"URI":"sip:127.0.0.1:5171","FLAGS":"IX"`, `"STATE":"inactive"`}, ""},
-		{"bad state", []string{"dispatcher.set_state", "x", "1", "sip:127.0.0.1:5171"}, 1, nil, "error: 500 - Unknown State Value\n"},
+			[]string{`{"jsonrpc":"2.0","result":{"NRSETS":1,`, `"URI":"` + pbxA + `","FLAGS":"I`, `"STATE":"inactive"`}, ""},
+		{"bad state", []string{"dispatcher.set_state", "x", "1", pbxA}, 1, nil, "error: 500 - Unknown State Value\n"},
 		{"unknown destination", []string{"dispatcher.set_state", "a", "1", "sip:127.0.0.1:9"}, 1, nil, "error: 500 - State Update Failed\n"},
-		{"drain", []string{"dispatcher.drain", "1", "sip:127.0.0.1:5172"}, 0, []string{"Ok. Dispatcher state updated."}, ""},
-		{"add", []string{"dispatcher.add", "2", "sip:127.0.0.1:5180", "0", "3"}, 0, []string{"Ok. Dispatcher destination added."}, ""},
+		{"drain", []string{"dispatcher.drain", "1", pbxB}, 0, []string{"Ok. Dispatcher state updated."}, ""},
+		{"add", []string{"dispatcher.add", "2", "sip:127.0.0.1:5180", "4", "3"}, 0, []string{"Ok. Dispatcher destination added."}, ""},
 		{"list after drain and add", []string{"dispatcher.list"}, 0,
-			[]string{"NRSETS: 2", "ID: 1", "URI: sip:127.0.0.1:5172", "STATE: draining", "ID: 2", "URI: sip:127.0.0.1:5180", "PRIORITY: 3"}, ""},
+			[]string{"NRSETS: 2", "ID: 1", "URI: " + pbxB, "STATE: draining", "ID: 2", "URI: sip:127.0.0.1:5180", "FLAGS: DX", "PRIORITY: 3"}, ""},
 		{"wrong token", []string{"-token", "nope", "core.version"}, 1, nil, "error: 401 - Unauthorized\n"},
 		{"version", []string{"core.version"}, 0, []string{"sipfront dev ("}, ""},
 		{"stats", []string{"stats.fetch", "core:"}, 0, []string{"core.rcv_requests: 0"}, ""},
-		{"ping_active", []string{"dispatcher.ping_active"}, 0, []string{"OldPingState: 0"}, ""},
+		{"ping_active", []string{"dispatcher.ping_active"}, 0, []string{"OldPingState: 1"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := ctl(tc.args...)
@@ -128,24 +165,24 @@ func TestSipfrontctlAgainstSipfront(t *testing.T) {
 	}
 
 	t.Run("reload by RPC", func(t *testing.T) {
-		if err := os.WriteFile(list, []byte("1 sip:127.0.0.1:5171 0 0 duid=a;weight=50\n1 sip:127.0.0.1:5173\n"), 0o644); err != nil {
+		if err := os.WriteFile(list, []byte("1 "+pbxA+" 0 0 duid=a;weight=50\n1 sip:127.0.0.1:5173 4\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		code, out, errOut := ctl("dispatcher.reload")
-		want := "Ok. Dispatcher successfully reloaded.\n+ set 1 sip:127.0.0.1:5173\n- set 1 sip:127.0.0.1:5172\n"
+		want := "Ok. Dispatcher successfully reloaded.\n+ set 1 sip:127.0.0.1:5173\n- set 1 " + pbxB + "\n"
 		if code != 0 || out != want {
 			t.Errorf("exit %d\nstdout %q\nwant   %q\nstderr %s", code, out, want, errOut)
 		}
 		// The state set before the reload stays; the run-time add stays.
 		_, out, _ = ctl("-json", "dispatcher.list")
-		for _, s := range []string{`"URI":"sip:127.0.0.1:5171","FLAGS":"IX"`, `"URI":"sip:127.0.0.1:5180"`} {
+		for _, s := range []string{`"URI":"` + pbxA + `","FLAGS":"I`, `"URI":"sip:127.0.0.1:5180"`} {
 			if !strings.Contains(out, s) {
 				t.Errorf("after reload, no %s in %s", s, out)
 			}
 		}
 	})
 	t.Run("reload failure names file and line", func(t *testing.T) {
-		if err := os.WriteFile(list, []byte("1 sip:127.0.0.1:5171\n7\n"), 0o644); err != nil {
+		if err := os.WriteFile(list, []byte("1 "+pbxA+"\n7\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		code, _, errOut := ctl("dispatcher.reload")
@@ -154,7 +191,8 @@ func TestSipfrontctlAgainstSipfront(t *testing.T) {
 		}
 	})
 	t.Run("reload by SIGHUP", func(t *testing.T) {
-		if err := os.WriteFile(list, []byte("1 sip:127.0.0.1:5174\n"), 0o644); err != nil {
+		// pbxB comes back (a new destination, active, answering probes).
+		if err := os.WriteFile(list, []byte("1 "+pbxB+"\n1 sip:127.0.0.1:5174 4\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.Process.Signal(syscall.SIGHUP); err != nil {
@@ -162,7 +200,8 @@ func TestSipfrontctlAgainstSipfront(t *testing.T) {
 		}
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			_, out, _ := ctl("-json", "dispatcher.list")
-			if strings.Contains(out, `"URI":"sip:127.0.0.1:5174"`) && !strings.Contains(out, `"URI":"sip:127.0.0.1:5173"`) {
+			if strings.Contains(out, `"URI":"sip:127.0.0.1:5174"`) && strings.Contains(out, `"URI":"`+pbxB+`"`) &&
+				!strings.Contains(out, `"URI":"sip:127.0.0.1:5173"`) {
 				break
 			}
 			if time.Now().After(deadline) {
