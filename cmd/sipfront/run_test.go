@@ -44,7 +44,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad listen", []string{"-listen", "udp:nonsense", "-dispatcher-list", good}, exitUsage, "-listen"},
 		{"unknown transport", []string{"-listen", "sctp:127.0.0.1:0", "-dispatcher-list", good}, exitUsage, "-listen"},
 		{"bad alg", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-alg", "fastest"}, exitUsage, "-alg"},
-		{"latency not yet", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-alg", "13"}, exitUsage, "latency"},
+		{"call-load needs stateful mode", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", good, "-alg", "10"}, exitUsage, "-alg"},
 		{"missing list file", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", "/nonexistent/list"}, exitUsage, "/nonexistent/list"},
 		{"refused list", []string{"-listen", "udp:127.0.0.1:0", "-dispatcher-list", bad}, exitUsage, bad + ":2:1"},
 		{"extra argument", []string{"serve"}, exitUsage, "unexpected argument"},
