@@ -552,6 +552,11 @@ func (c *streamConn) run() {
 		c.wmu.Lock()
 		c.nc = tc
 		c.wmu.Unlock()
+		// Read on a fresh goroutine: the handshake grew this one's stack,
+		// and an idle connection should hold a small one (a connection's
+		// idle cost is mostly its reader's stack and TLS buffers).
+		go c.read()
+		return
 	}
 	c.read()
 }
