@@ -541,8 +541,10 @@ func TestRPCMethods(t *testing.T) {
 		{name: "listMethods", method: "system.listMethods",
 			want: okReply(`["core.uptime","core.version","dispatcher.add","dispatcher.drain","dispatcher.list",` +
 				`"dispatcher.ping_active","dispatcher.reload","dispatcher.remove","dispatcher.set_duid_state",` +
-				`"dispatcher.set_state","dispatcher.set_weight","dispatcher.undrain","stats.fetch",` +
-				`"system.listMethods","system.methodHelp","system.methodSignature"]`)},
+				`"dispatcher.set_state","dispatcher.set_weight","dispatcher.undrain",` +
+				`"filter.allow","filter.allowed","filter.ban","filter.bans","filter.disallow","filter.stats","filter.unban",` +
+				`"stats.fetch","system.listMethods","system.methodHelp","system.methodSignature"]`)},
+		{name: "filter methods answer with the filter off", method: "filter.stats", want: errReply(500, "Flood filter is off")},
 		{name: "methodHelp", method: "system.methodHelp", params: `["core.uptime"]`, want: okReply(`"Returns uptime of SIP server."`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -123,6 +123,7 @@ func (m *methods) register(reg *rpc.Registry) {
 	reg.Register("core.uptime", "Returns uptime of SIP server.", m.coreUptime)
 	reg.Register("stats.fetch", "fetch core and modules stats as string values: "+
 		"all, GROUP: or [GROUP:]NAME, one or more.", m.statsFetch)
+	m.registerFilter(reg) // rpcfilter.go
 }
 
 // refreshProber asks the prober to pick up a table change now.
