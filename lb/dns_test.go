@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sipfront/sipfront/dispatcher"
 	"github.com/sipfront/sipfront/lb/resolve"
 	"github.com/sipfront/sipfront/lb/resolve/dnstest"
 	"github.com/sipfront/sipfront/parser"
@@ -71,5 +72,16 @@ func TestNamedBackend(t *testing.T) {
 	}
 	if len(a.received("INVITE")) == 0 || len(b.received("INVITE")) == 0 {
 		t.Errorf("calls not spread over the SRV targets: %d and %d", len(a.received("INVITE")), len(b.received("INVITE")))
+	}
+}
+
+func TestTransportConversion(t *testing.T) {
+	for _, tr := range []dispatcher.Transport{dispatcher.UDP, dispatcher.TCP, dispatcher.TLS} {
+		if got := fromResolve(toResolve(tr)); got != tr || toResolve(tr).String() != tr.String() {
+			t.Errorf("%v -> %v -> %v", tr, toResolve(tr), got)
+		}
+	}
+	if toResolve(0) != 0 || fromResolve(0) != 0 {
+		t.Error("zero transport converted to a real one")
 	}
 }

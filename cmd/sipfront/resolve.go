@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sipfront/sipfront/dispatcher"
+	"github.com/sipfront/sipfront/lb"
 	"github.com/sipfront/sipfront/lb/resolve"
 )
 
@@ -50,46 +51,40 @@ func lookupDest(ctx context.Context, q dispatcher.DNSQuery) ([]dispatcher.Target
 	return dnsFunc(r)(ctx, q)
 }
 
-// dnsFunc adapts a resolver to the dispatcher: the two packages do not
-// import each other, so their query and target types are converted here.
-func dnsFunc(r *resolve.Resolver) dispatcher.DNSFunc {
+// dnsFunc adapts a resolver to the dispatcher (lb.DNSFunc does the type
+// conversions, which the dispatcher and lb/resolve cannot share).
+func dnsFunc(r *resolve.Resolver) dispatcher.DNSFunc { return lb.DNSFunc(r) }
+
+// dnsForListens is the dispatcher's DNS lookup, asking NAPTR and SRV only
+// for the transports sipfront listens on (a target over a transport it has
+// no listener for could not send it responses back the same way).
+func dnsForListens(ls []lb.Listen) dispatcher.DNSFunc {
+	var trs []resolve.Transport
+	for _, l := range ls {
+		switch l.Transport {
+		case "udp":
+			trs = append(trs, resolve.UDP)
+		case "tcp":
+			trs = append(trs, resolve.TCP)
+		case "tls":
+			trs = append(trs, resolve.TLS)
+		}
+	}
+	var once sync.Once
+	var fn dispatcher.DNSFunc
 	return func(ctx context.Context, q dispatcher.DNSQuery) ([]dispatcher.Target, time.Duration, error) {
-		res, err := r.Lookup(ctx, resolve.Query{Host: q.Host, Port: q.Port, Transport: toResolve(q.Transport), Secure: q.Secure})
-		if err != nil {
-			return nil, 0, err
-		}
-		ts := make([]dispatcher.Target, 0, len(res.Targets))
-		for _, t := range res.Targets {
-			tr := fromResolve(t.Transport)
-			if tr == 0 {
-				continue
+		once.Do(func() {
+			cfg, _ := resolve.ReadResolvConf(resolvConf) // unreadable: the defaults
+			cfg.Transports = trs
+			r, err := resolve.New(cfg)
+			if err != nil {
+				fn = func(context.Context, dispatcher.DNSQuery) ([]dispatcher.Target, time.Duration, error) {
+					return nil, 0, err
+				}
+				return
 			}
-			ts = append(ts, dispatcher.Target{Addr: t.Addr, Transport: tr, Priority: t.Priority, Weight: t.Weight, Name: t.Name})
-		}
-		return ts, res.TTL, nil
+			fn = lb.DNSFunc(r)
+		})
+		return fn(ctx, q)
 	}
-}
-
-func toResolve(t dispatcher.Transport) resolve.Transport {
-	switch t {
-	case dispatcher.UDP:
-		return resolve.UDP
-	case dispatcher.TCP:
-		return resolve.TCP
-	case dispatcher.TLS:
-		return resolve.TLS
-	}
-	return 0
-}
-
-func fromResolve(t resolve.Transport) dispatcher.Transport {
-	switch t {
-	case resolve.UDP:
-		return dispatcher.UDP
-	case resolve.TCP:
-		return dispatcher.TCP
-	case resolve.TLS:
-		return dispatcher.TLS
-	}
-	return 0
 }

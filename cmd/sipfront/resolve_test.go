@@ -144,17 +144,6 @@ func TestResolveHostFromHostsFile(t *testing.T) {
 	}
 }
 
-func TestTransportConversion(t *testing.T) {
-	for _, tr := range []dispatcher.Transport{dispatcher.UDP, dispatcher.TCP, dispatcher.TLS} {
-		if got := fromResolve(toResolve(tr)); got != tr || toResolve(tr).String() != tr.String() {
-			t.Errorf("%v -> %v -> %v", tr, toResolve(tr), got)
-		}
-	}
-	if toResolve(0) != 0 || fromResolve(0) != 0 {
-		t.Error("zero transport converted to a real one")
-	}
-}
-
 func waitDNS(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(limit)

@@ -9,12 +9,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/sipfront/sipfront/bpf"
 	"github.com/sipfront/sipfront/dispatcher"
+	"github.com/sipfront/sipfront/health"
 	"github.com/sipfront/sipfront/lb"
 	"github.com/sipfront/sipfront/lb/rpc"
 )
@@ -52,6 +57,33 @@ type options struct {
 	showVer    bool
 	rpc        string
 	rpcToken   string
+
+	tls tlsFlags
+
+	maxConns, maxConnsPerIP int
+	idleTimeout             time.Duration
+
+	noProbe       bool
+	probeInterval time.Duration
+	probeTimeout  time.Duration
+	probeFail     int
+	probeOK       int
+	probeCodes    string
+	probeFrom     string
+	probeFlagged  bool
+	filter        string
+	filterIfaces  listFlag
+	filterRate    string
+	filterBanTime time.Duration
+	filterAllow   listFlag
+	filterBan     listFlag
+	filterUA      listFlag
+	filterMaxSrcs int
+}
+
+type tlsFlags struct {
+	cert, key, clientCA, backendCA string
+	requireClientCert, insecure    bool
 }
 
 // rpcOff is the -rpc value that turns the control API off.
@@ -76,6 +108,34 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.rpc, "rpc", rpc.DefaultAddr, "control API `HOST:PORT` (JSON-RPC on /RPC for sipfrontctl and Kamailio tools, /metrics, /healthz); "+
 		"a loopback address unless -rpc-token is set; "+rpcOff+" turns it off")
 	fs.StringVar(&o.rpcToken, "rpc-token", "", "bearer `TOKEN` that every /RPC call and /metrics scrape must carry (default $SIPFRONT_RPC_TOKEN)")
+
+	fs.StringVar(&o.tls.cert, "tls-cert", "", "PEM certificate `FILE` for tls: listeners (read again on SIGHUP)")
+	fs.StringVar(&o.tls.key, "tls-key", "", "PEM private key `FILE` for tls: listeners")
+	fs.StringVar(&o.tls.clientCA, "tls-client-ca", "", "PEM `FILE` of CAs to verify TLS client certificates against (asked for, not required)")
+	fs.BoolVar(&o.tls.requireClientCert, "tls-require-client-cert", false, "refuse TLS clients without a certificate signed by -tls-client-ca")
+	fs.StringVar(&o.tls.backendCA, "tls-backend-ca", "", "PEM `FILE` of CAs for back ends reached over TLS (default: the system roots)")
+	fs.BoolVar(&o.tls.insecure, "tls-backend-insecure", false, "do not verify the certificates of back ends reached over TLS")
+	fs.IntVar(&o.maxConns, "max-conns", 10000, "TCP/TLS connections in total")
+	fs.IntVar(&o.maxConnsPerIP, "max-conns-per-ip", 200, "TCP/TLS connections per remote address")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", 300*time.Second, "close TCP/TLS connections idle this long")
+
+	fs.BoolVar(&o.noProbe, "no-probe", false, "do not send OPTIONS keepalives to the destinations")
+	fs.DurationVar(&o.probeInterval, "probe-interval", 10*time.Second, "time between OPTIONS keepalives to a destination (Kamailio ds_ping_interval)")
+	fs.DurationVar(&o.probeTimeout, "probe-timeout", 0, "a keepalive without answer after this fails (default: min(interval/2, 2s))")
+	fs.IntVar(&o.probeFail, "probe-fail-threshold", 2, "failed keepalives in a row before a destination is inactive (ds_probing_threshold)")
+	fs.IntVar(&o.probeOK, "probe-ok-threshold", 2, "answered keepalives in a row before it is active again (ds_inactive_threshold)")
+	fs.StringVar(&o.probeCodes, "probe-codes", "", "`CODES` accepted as answers besides any 2xx, comma separated (ds_ping_reply_codes), e.g. 403,404,501")
+	fs.StringVar(&o.probeFrom, "probe-from", "", "From `URI` of keepalives (ds_ping_from; default sip:sipfront@localhost)")
+	fs.BoolVar(&o.probeFlagged, "probe-flagged-only", false, "probe only destinations with the probing flag (8) in the list (ds_probing_mode 0)")
+
+	fs.StringVar(&o.filter, "filter", "off", "flood filter: `MODE` xdp, user, auto (XDP when it loads, else in user space) or off")
+	fs.Var(&o.filterIfaces, "filter-iface", "`INTERFACE` to attach the XDP filter to (repeatable; default: those carrying the listen addresses)")
+	fs.StringVar(&o.filterRate, "filter-rate", "100/1s", "per-source limit `PACKETS/WINDOW` on the SIP ports; past it the source is banned")
+	fs.DurationVar(&o.filterBanTime, "filter-ban-time", time.Minute, "how long a source over the rate stays banned")
+	fs.Var(&o.filterAllow, "filter-allow", "`PREFIX` never limited nor banned (repeatable; the back ends always are)")
+	fs.Var(&o.filterBan, "filter-ban", "`PREFIX` always dropped (repeatable)")
+	fs.Var(&o.filterUA, "filter-user-agent", "User-Agent `PREFIX` to drop, e.g. friendly-scanner (repeatable)")
+	fs.IntVar(&o.filterMaxSrcs, "filter-max-sources", 0, "per-source state entries of the filter (default 65536)")
 	return fs
 }
 
@@ -153,6 +213,9 @@ func run(args []string, stdout, stderr io.Writer, stop context.Context) int {
 			case s := <-sigs:
 				if s == syscall.SIGHUP {
 					_, _, _ = eng.Reload() // logs its own outcome
+					if err := eng.ReloadTLS(); err != nil {
+						logger.Error("tls: certificate reload failed; the running one stays", "err", err)
+					}
 					continue
 				}
 				logger.Info("stopping", "signal", s.String())
@@ -223,6 +286,28 @@ func (o *options) config(stderr io.Writer) (lb.Config, *slog.Logger, error) {
 	if o.workers < 0 {
 		return cfg, nil, fmt.Errorf("-workers %d: must be 0 or more", o.workers)
 	}
+	cfg.Streams = lb.StreamConfig{
+		TLSCert: o.tls.cert, TLSKey: o.tls.key, TLSClientCA: o.tls.clientCA, TLSRequireClientCert: o.tls.requireClientCert,
+		TLSBackendCA: o.tls.backendCA, TLSBackendInsecure: o.tls.insecure,
+		MaxConns: o.maxConns, MaxConnsPerIP: o.maxConnsPerIP, IdleTimeout: o.idleTimeout,
+	}
+	cfg.NoProbe = o.noProbe
+	cfg.Health = health.Config{Interval: o.probeInterval, Timeout: o.probeTimeout, FailThreshold: o.probeFail,
+		OKThreshold: o.probeOK, FromURI: o.probeFrom}
+	if o.probeFlagged {
+		cfg.Health.Mode = health.ProbeFlagged
+	}
+	for _, c := range strings.FieldsFunc(o.probeCodes, func(r rune) bool { return r == ',' || r == ' ' }) {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 100 || n > 699 {
+			return cfg, nil, fmt.Errorf("-probe-codes: %q is not a status code", c)
+		}
+		cfg.Health.AcceptCodes = append(cfg.Health.AcceptCodes, n)
+	}
+	if err := o.filterConfig(&cfg.Filter); err != nil {
+		return cfg, nil, err
+	}
+	cfg.DNS = dnsForListens(cfg.Listen)
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, err
 	}
@@ -235,6 +320,43 @@ func (o *options) config(stderr io.Writer) (lb.Config, *slog.Logger, error) {
 		}
 	}
 	return cfg, logger, nil
+}
+
+// filterConfig reads the -filter-* flags.
+func (o *options) filterConfig(fc *lb.FilterConfig) error {
+	mode, err := bpf.ParseMode(o.filter)
+	if err != nil {
+		return fmt.Errorf("-filter %q: want xdp, user, auto or off", o.filter)
+	}
+	fc.Mode = mode
+	fc.Interfaces = o.filterIfaces
+	n, w, ok := strings.Cut(o.filterRate, "/")
+	packets, err := strconv.Atoi(n)
+	window, err2 := time.ParseDuration(w)
+	if !ok || err != nil || err2 != nil || packets < 0 || window <= 0 {
+		return fmt.Errorf("-filter-rate %q: want PACKETS/WINDOW, e.g. 100/1s", o.filterRate)
+	}
+	fc.Rate = bpf.Rate{Packets: packets, Window: window, Ban: o.filterBanTime}
+	for _, list := range []struct {
+		name string
+		in   []string
+		out  *[]netip.Prefix
+	}{{"-filter-allow", o.filterAllow, &fc.Allow}, {"-filter-ban", o.filterBan, &fc.Ban}} {
+		for _, s := range list.in {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				a, err2 := netip.ParseAddr(s)
+				if err2 != nil {
+					return fmt.Errorf("%s %q: want an address or a prefix", list.name, s)
+				}
+				p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+			}
+			*list.out = append(*list.out, p.Masked())
+		}
+	}
+	fc.UserAgents = o.filterUA
+	fc.MaxSources = o.filterMaxSrcs
+	return nil
 }
 
 // applyConfigFile reads `key = value` lines (# comments, blank lines) and
