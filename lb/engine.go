@@ -223,7 +223,16 @@ func (e *Engine) Prober() *health.Prober { return e.prober }
 
 // ReloadTLS re-reads the TLS certificate and key (SIGHUP); on error the
 // running certificate stays.
-func (e *Engine) ReloadTLS() error { return e.streams.reloadCert() }
+func (e *Engine) ReloadTLS() error {
+	if e.cfg.Streams.TLSCert == "" || e.idents[trTLS] == nil {
+		return nil
+	}
+	if err := e.streams.reloadCert(); err != nil {
+		return err
+	}
+	e.log.Info("tls: certificate reloaded", "file", e.cfg.Streams.TLSCert)
+	return nil
+}
 
 // Run serves until ctx is done, then closes the sockets and returns once
 // every worker has stopped. The error is the first worker failure, if any.
