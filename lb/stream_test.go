@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -461,5 +462,64 @@ func TestFrameCopiesBody(t *testing.T) {
 	_, n, err := parser.Frame(b)
 	if err != nil || n != len(b) || !bytes.HasSuffix(b[:n], []byte("hello")) {
 		t.Fatalf("Frame = %d, %v", n, err)
+	}
+}
+
+// TestTLSVersionsAndClientCerts: TLS 1.2 and 1.3 both work; with a client CA
+// and a required client certificate, a phone without one is refused and a
+// phone with one signed by that CA gets through.
+func TestTLSVersionsAndClientCerts(t *testing.T) {
+	uas := newPeer(t, "uas")
+	uas.serveUAS()
+	// A CA and a client certificate it signs.
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "phones CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	caCert, _ := x509.ParseCertificate(caDER)
+	clKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	clTmpl := &x509.Certificate{SerialNumber: big.NewInt(8), Subject: pkix.Name{CommonName: "phone 1001"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	clDER, _ := x509.CreateCertificate(rand.Reader, clTmpl, caCert, &clKey.PublicKey, caKey)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
+
+	se := startStreamEngine(t, "127.0.0.1", "1 sip:"+uas.addr.String()+"\n",
+		StreamConfig{TLSClientCA: caFile, TLSRequireClientCert: true})
+	dial := func(version uint16, certs []tls.Certificate) error {
+		nc := dialTCP(t, "127.0.0.2", se.addr["tls"])
+		tc := tls.Client(nc, &tls.Config{RootCAs: se.pool, ServerName: "127.0.0.1", MinVersion: version,
+			MaxVersion: version, Certificates: certs})
+		defer tc.Close()
+		if err := tc.Handshake(); err != nil {
+			return err
+		}
+		p := newStreamPeer(t, tc)
+		p.send(invite("TLS", p.addr, fmt.Sprint("tls-version-", version), ""))
+		deadline := time.After(3 * time.Second)
+		for {
+			select {
+			case r, ok := <-p.in:
+				if !ok {
+					return io.EOF // refused after the handshake (TLS 1.3 checks the client late)
+				}
+				if r.m != nil && isStatus(200)(r) {
+					return nil
+				}
+			case <-deadline:
+				return fmt.Errorf("no 200")
+			}
+		}
+	}
+	client := []tls.Certificate{{Certificate: [][]byte{clDER}, PrivateKey: clKey}}
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		if err := dial(v, client); err != nil {
+			t.Errorf("TLS %x with a client certificate: %v", v, err)
+		}
+		if err := dial(v, nil); err == nil {
+			t.Errorf("TLS %x without a client certificate was served", v)
+		}
 	}
 }
