@@ -34,25 +34,28 @@ type config struct {
 	repo, bench, out, work string
 	bin                    string // built sipfront and sipbench
 
-	rates     []int
-	duration  time.Duration
-	hold      time.Duration
-	repeats   int
-	subjects  []string
-	loads     []string
-	failStop  float64
-	children  int
-	sippUACs  int
-	dsPing    int
-	rawRates  []int
-	rawDur    time.Duration
-	ceilRates []int
-	ceilDur   time.Duration
-	parser    bool
-	raw       bool
-	ceiling   bool
-	install   bool
-	command   string
+	rates    []int
+	duration time.Duration
+	hold     time.Duration
+	repeats  int
+	subjects []string
+	loads    []string
+	failStop float64
+	children int
+	sippUACs int
+
+	noiseMax     float64
+	noiseRetries int
+	dsPing       int
+	rawRates     []int
+	rawDur       time.Duration
+	ceilRates    []int
+	ceilDur      time.Duration
+	parser       bool
+	raw          bool
+	ceiling      bool
+	install      bool
+	command      string
 }
 
 func env(name, def string) string {
@@ -93,6 +96,8 @@ func run() int {
 	loads := fs.String("loads", env("LOADS", "sipbench,sipp"), "load generators (env LOADS)")
 	fs.Float64Var(&c.failStop, "fail-stop", 5, "drop a subject/load pair from higher rates once its failures reach this %")
 	fs.IntVar(&c.sippUACs, "sipp-uacs", mustInt(env("SIPP_UACS", "2")), "SIPp UAC processes (sockets) sharing the load, as sipbench uac runs 2 workers (env SIPP_UACS)")
+	fs.Float64Var(&c.noiseMax, "noise-max", mustFloat(env("NOISE_MAX", "60")), "run a sweep point again when other programs used more than this % of a core during it (env NOISE_MAX)")
+	fs.IntVar(&c.noiseRetries, "noise-retries", mustInt(env("NOISE_RETRIES", "12")), "such reruns in the whole sweep at most (env NOISE_RETRIES)")
 	fs.IntVar(&c.children, "kamailio-children", mustInt(env("CHILDREN", "2")), "Kamailio UDP worker processes (env CHILDREN)")
 	fs.IntVar(&c.dsPing, "kamailio-ping", mustInt(env("DS_PING_INTERVAL", "10")), "Kamailio dispatcher probe interval, s (0: none)")
 	rawRates := fs.String("raw-rates", env("RAW_RATES", "10000,20000,30000,40000"), "OPTIONS transactions/s of the raw forwarding benchmark (env RAW_RATES)")
@@ -182,6 +187,15 @@ func mustDur(s string) time.Duration {
 		os.Exit(2)
 	}
 	return d
+}
+
+func mustFloat(s string) float64 {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "harness: %q: not a number\n", s)
+		os.Exit(2)
+	}
+	return v
 }
 
 func mustInt(s string) int {

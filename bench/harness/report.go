@@ -363,11 +363,11 @@ func writeResults(c *config, sw []*sweepRow, raw []*rawRow, ceil []*ceilRow, prs
 	}
 
 	w("## Sweep (results/sweep.csv)\n\n")
-	w("Latency is INVITE → 200 as the load generator saw it (SIPp measures in whole milliseconds). \"Other work\" is the host's busy CPU time during the load not used by the subject, the load generator or the back ends (other programs on the machine): high values mean a noisy measurement. Subject socket drops are datagrams the kernel discarded on the subject's listen port because its receive buffer was full (the subject fell behind); each one costs a retransmission.\n\n")
-	w("| subject | load | offered/s | completed/s | failed %% | CPU µs/call | msgs/s/core | subject CPU %% of a core | load CPU s | UAS CPU s | other work %% of a core | p50 ms | p90 ms | p99 ms | retrans | subject socket drops |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	w("Latency is INVITE → 200 as the load generator saw it (SIPp measures in whole milliseconds). \"Other work\" is the host's busy CPU time during the load not used by the subject, the load generator or the back ends (other programs on the machine): high values mean a noisy measurement; a point where it passed %.0f %% of a core was run again (up to %d such reruns per sweep) and the quieter run kept (tries column). Subject socket drops are datagrams the kernel discarded on the subject's listen port because its receive buffer was full (the subject fell behind); each one costs a retransmission.\n\n", c.noiseMax, c.noiseRetries)
+	w("| subject | load | offered/s | completed/s | failed %% | CPU µs/call | msgs/s/core | subject CPU %% of a core | load CPU s | UAS CPU s | other work %% of a core | p50 ms | p90 ms | p99 ms | retrans | subject socket drops | tries |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range sw {
-		w("| %s | %s | %d | %.0f | %.2f | %s | %s | %.0f | %.2f | %.2f | %.0f | %s | %s | %s | %d | %d |\n", r.Subject, r.Load, r.Rate, r.CompletedCPS, r.FailedPct,
-			f1(r.UsPerCall), f0(r.MsgsPerCoreS), r.SubjectCPUPct, r.LoadCPU, r.UASCPU, r.OtherCPUPct, fmt.Sprintf("%.2f", r.P50), fmt.Sprintf("%.2f", r.P90), fmt.Sprintf("%.2f", r.P99), r.Retrans, r.SubjectDrops)
+		w("| %s | %s | %d | %.0f | %.2f | %s | %s | %.0f | %.2f | %.2f | %.0f | %s | %s | %s | %d | %d | %d |\n", r.Subject, r.Load, r.Rate, r.CompletedCPS, r.FailedPct,
+			f1(r.UsPerCall), f0(r.MsgsPerCoreS), r.SubjectCPUPct, r.LoadCPU, r.UASCPU, r.OtherCPUPct, fmt.Sprintf("%.2f", r.P50), fmt.Sprintf("%.2f", r.P90), fmt.Sprintf("%.2f", r.P99), r.Retrans, r.SubjectDrops, r.Tries)
 	}
 	w("\n")
 
@@ -444,6 +444,6 @@ func writeResults(c *config, sw []*sweepRow, raw []*rawRow, ceil []*ceilRow, prs
 		}
 		w("\n")
 	}
-	w("## Reproduce\n\n```sh\nmake bench                       # micro-benchmarks, then bench/run (this page)\nbench/run                        # the harness alone\nRATES=2000,4000 DURATION=10s REPEATS=3 bench/run   # longer runs\nbench/run -report-only           # rebuild plots and this page from results/*.csv\n```\n\nKnobs (environment or flags, `bench/run -h`): RATES, DURATION, HOLD, REPEATS, SUBJECTS, LOADS, CHILDREN, DS_PING_INTERVAL, SIPP_UACS, RAW_RATES, RAW_DURATION, CEILING_RATES, CEILING_DURATION, PARSER=0, RAW=0, CEILING=0, INSTALL=0.\n")
+	w("## Reproduce\n\n```sh\nmake bench                       # micro-benchmarks, then bench/run (this page)\nbench/run                        # the harness alone\nRATES=2000,4000 DURATION=10s REPEATS=3 bench/run   # longer runs\nbench/run -report-only           # rebuild plots and this page from results/*.csv\n```\n\nKnobs (environment or flags, `bench/run -h`): RATES, DURATION, HOLD, REPEATS, SUBJECTS, LOADS, CHILDREN, DS_PING_INTERVAL, SIPP_UACS, NOISE_MAX, NOISE_RETRIES, RAW_RATES, RAW_DURATION, CEILING_RATES, CEILING_DURATION, PARSER=0, RAW=0, CEILING=0, INSTALL=0.\n")
 	return os.WriteFile(filepath.Join(c.bench, "RESULTS.md"), []byte(b.String()), 0o644)
 }

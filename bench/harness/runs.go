@@ -35,6 +35,7 @@ type sweepRow struct {
 	LoadCPU, UASCPU          float64 // s
 	OtherCPUPct              float64 // % of one core used by other work on the host meanwhile
 	SubjectDrops, UASDrops   int64   // datagrams dropped on the listen sockets (receive buffer full)
+	Tries                    int     // runs of this point (more when the host was busy with other work)
 	P50, P90, P99, P999      float64 // ms, INVITE → 200
 	ByeP99                   float64 // ms
 	Retrans                  int64
@@ -352,7 +353,7 @@ func sweepPoint(c *config, subject, load string, rate, rep int) (*sweepRow, erro
 	}
 	defer subj.stop(5 * time.Second)
 
-	row := &sweepRow{Subject: subject, Load: load, Rate: rate, Rep: rep, DurationS: c.duration.Seconds()}
+	row := &sweepRow{Subject: subject, Load: load, Rate: rate, Rep: rep, DurationS: c.duration.Seconds(), Tries: 1}
 	calls := int64(float64(rate) * c.duration.Seconds())
 	s0, u0, t0, h0 := cpuTree(subj.pid()), cpuTree(uas.pid()), time.Now(), hostBusy()
 	var bports []uint16
@@ -419,6 +420,7 @@ func sweep(c *config) error {
 	path := filepath.Join(c.out, "sweep.csv")
 	var rows []*sweepRow
 	dropped := map[string]bool{}
+	retries := 0
 	for _, rate := range c.rates {
 		for rep := 1; rep <= c.repeats; rep++ {
 			for _, load := range c.loads {
@@ -430,6 +432,23 @@ func sweep(c *config) error {
 					row, err := sweepPoint(c, subject, load, rate, rep)
 					if err != nil {
 						return fmt.Errorf("%s at %d/s: %w", key, rate, err)
+					}
+					// other programs busy on the host skew a point: run it
+					// again (a bounded number of times in the whole sweep)
+					// and keep the quieter of the runs
+					for row.OtherCPUPct > c.noiseMax && retries < c.noiseRetries {
+						retries++
+						logf("%s at %d/s: other work took %.0f%% of a core, running the point again", key, rate, row.OtherCPUPct)
+						again, err := sweepPoint(c, subject, load, rate, rep)
+						if err != nil {
+							return fmt.Errorf("%s at %d/s: %w", key, rate, err)
+						}
+						again.Tries = row.Tries + 1
+						if again.OtherCPUPct < row.OtherCPUPct {
+							row = again
+						} else {
+							row.Tries = again.Tries
+						}
 					}
 					logf("%-8s %-8s %6d/s: completed %6.0f/s, failed %6.2f%%, %6.1f µs/call, %7.0f msgs/s/core, cpu %5.1f%%, p50 %.2f p99 %.2f ms, drops %d, other work %3.0f%%",
 						subject, load, rate, row.CompletedCPS, row.FailedPct, row.UsPerCall, row.MsgsPerCoreS, row.SubjectCPUPct, row.P50, row.P99, row.SubjectDrops, row.OtherCPUPct)
