@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipfront/sipfront/dispatcher"
@@ -215,7 +216,27 @@ func (e *Engine) Reload() (dispatcher.Diff, []dispatcher.Warning, error) {
 		e.prober.Refresh()
 	}
 	e.refreshFilter()
+	e.quiesce()
 	return diff, warns, nil
+}
+
+// quiesce returns once every message that was being handled when it was
+// called has finished, so a reload answers only when every worker uses the
+// new table (DESIGN.md). A UDP worker counts its batches (odd while it
+// handles one); stream connections count the messages started and finished.
+// The wait is bounded: a worker stuck in a send does not hold a reload.
+func (e *Engine) quiesce() {
+	deadline := time.Now().Add(time.Second)
+	for _, w := range e.workers {
+		g := w.gen.Load()
+		for g&1 == 1 && w.gen.Load() == g && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	started := e.streams.started.Load()
+	for e.streams.finished.Load() < started && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Microsecond)
+	}
 }
 
 // Prober returns the health prober, nil when probing is off.
@@ -318,6 +339,7 @@ func (e *Engine) send(b []byte, t target, st *workerStats) {
 
 // udpWorker owns one socket, its batches and its processor.
 type udpWorker struct {
+	gen  atomic.Uint64 // odd while a batch is handled (see Engine.quiesce)
 	e    *Engine
 	conn *sock.Conn
 	id   *ident
@@ -357,6 +379,7 @@ func (w *udpWorker) run() error {
 			}
 			return fmt.Errorf("udp worker %s: %w", w.conn.LocalAddr(), err)
 		}
+		w.gen.Add(1) // odd: handling this batch
 		k := 0
 		uf := w.e.filter.user
 		var now time.Time
@@ -398,9 +421,12 @@ func (w *udpWorker) run() error {
 			k++
 		}
 		if k == 0 {
+			w.gen.Add(1)
 			continue
 		}
-		if _, err := w.conn.WriteBatch(w.sb, k); err != nil {
+		_, err = w.conn.WriteBatch(w.sb, k)
+		w.gen.Add(1) // even: waiting for the next batch
+		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}

@@ -61,6 +61,7 @@ type streamSet struct {
 
 	accepted, refused, dialed, dialFailed, framing, timeouts, closedConns, writeErrors atomic.Uint64
 	noConn, pendingDropped, udpFallback                                                atomic.Uint64
+	started, finished                                                                  atomic.Uint64 // messages handled (Engine.quiesce)
 }
 
 type streamListener struct {
@@ -357,6 +358,8 @@ func (s *streamSet) markFailed(key connKey) {
 
 // handle processes one framed message from c.
 func (s *streamSet) handle(msg []byte, c *streamConn) {
+	s.started.Add(1)
+	defer s.finished.Add(1)
 	p := s.procs.Get().(*proc)
 	res, t := p.handle(msg, &c.o, p.out[:0])
 	if len(res) > 0 {
