@@ -11,14 +11,17 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sipfront/sipfront/dispatcher"
 	"github.com/sipfront/sipfront/lb"
+	"github.com/sipfront/sipfront/lb/rpc"
 	"github.com/sipfront/sipfront/parser"
 )
 
@@ -31,6 +34,8 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	calls := fs.Int("calls", 10, "calls to place before and after the failover")
 	verbose := fs.Bool("v", false, "log what sipfront logs")
+	rpcAddr := fs.String("rpc", rpc.DefaultAddr, "control API address for sipfrontctl (off: none)")
+	serve := fs.Bool("serve", false, "keep running after the calls (query it with sipfrontctl; Ctrl-C stops)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -45,13 +50,29 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		logOut = stderr
 	}
-	d, err := startDemo(slog.New(slog.NewTextHandler(logOut, nil)))
+	d, err := startDemo(slog.New(slog.NewTextHandler(logOut, nil)), *rpcAddr)
 	if err != nil {
 		fmt.Fprintf(stderr, "sipfront demo: %v\n", err)
 		return exitFailure
 	}
 	defer d.stop()
+	if d.rpcErr != nil {
+		fmt.Fprintf(stdout, "(control API not started: %v)\n", d.rpcErr)
+	}
 	ok := d.play(stdout, *calls)
+	if *serve {
+		fmt.Fprintf(stdout, "\nsipfront keeps running. In another terminal:\n")
+		if d.ctl != nil {
+			fmt.Fprintf(stdout, "  go run ./cmd/sipfrontctl -rpc %s dispatcher.list\n", d.ctl.Addr())
+			fmt.Fprintf(stdout, "  go run ./cmd/sipfrontctl -rpc %s dispatcher.drain 1 sip:%s\n", d.ctl.Addr(), d.pbxs[0].addr)
+			fmt.Fprintf(stdout, "  curl -s http://%s/metrics | grep sipfront_lb_forwarded\n", d.ctl.Addr())
+		}
+		fmt.Fprintf(stdout, "Ctrl-C stops it.\n")
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		<-sigs
+		signal.Stop(sigs)
+	}
 	if !ok {
 		return exitFailure
 	}
@@ -66,6 +87,8 @@ type demoPBX struct {
 }
 
 type demo struct {
+	ctl    *lb.Control
+	rpcErr error
 	dir    string
 	pbxs   []*demoPBX
 	eng    *lb.Engine
@@ -75,7 +98,7 @@ type demo struct {
 	wg     sync.WaitGroup
 }
 
-func startDemo(logger *slog.Logger) (*demo, error) {
+func startDemo(logger *slog.Logger, rpcAddr string) (*demo, error) {
 	d := &demo{}
 	var err error
 	if d.dir, err = os.MkdirTemp("", "sipfront-demo-"); err != nil {
@@ -114,6 +137,14 @@ func startDemo(logger *slog.Logger) (*demo, error) {
 	d.lbAddr = d.eng.Addrs()[0]
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
+	if rpcAddr != rpcOff {
+		// The control API, so sipfrontctl can look at the demo; a busy
+		// port (another sipfront) only costs the demo its API.
+		if d.ctl, d.rpcErr = lb.NewControl(d.eng, lb.ControlOptions{Addr: rpcAddr, Version: version, Logger: logger}); d.ctl != nil {
+			d.wg.Add(1)
+			go func() { defer d.wg.Done(); _ = d.ctl.Serve(ctx) }()
+		}
+	}
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); _ = d.eng.Run(ctx) }()
 	// The phone lives on another loopback address, as a phone is not a back
