@@ -8,10 +8,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sipfront/sipfront/dispatcher"
 	"github.com/sipfront/sipfront/lb/resolve"
+	"github.com/sipfront/sipfront/lb/rpc"
 	"github.com/sipfront/sipfront/lb/resolve/dnstest"
 	"github.com/sipfront/sipfront/parser"
 )
@@ -72,6 +74,24 @@ func TestNamedBackend(t *testing.T) {
 	}
 	if len(a.received("INVITE")) == 0 || len(b.received("INVITE")) == 0 {
 		t.Errorf("calls not spread over the SRV targets: %d and %d", len(a.received("INVITE")), len(b.received("INVITE")))
+	}
+
+	// dispatcher.list shows the age of the DNS answer and its targets.
+	ctl, err := NewControl(e, ControlOptions{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ctl.Serve(ctx)
+	c := rpc.Client{Addr: ctl.Addr().String()}
+	res, err := c.Call(context.Background(), "dispatcher.list", "full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"DNS":{"AGE":`, `"ERROR":null`, `"ADDRESS":"` + a.addr.String() + `"`,
+		`"ADDRESS":"` + b.addr.String() + `"`, `"DNSTIME_SEC":1`} {
+		if !strings.Contains(string(res), want) {
+			t.Errorf("dispatcher.list lacks %s:\n%s", want, res)
+		}
 	}
 }
 

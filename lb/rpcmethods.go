@@ -160,8 +160,26 @@ type dsDest struct {
 	*dsFull
 	ATTRS   *dsAttrs   `json:"ATTRS,omitempty"`
 	LATENCY *dsLatency `json:"LATENCY,omitempty"`
+	// DNS is sipfront's, for a destination named by host name: how old its
+	// addresses are, the last lookup error, and the targets in use.
+	DNS *dsDNS `json:"DNS,omitempty"`
 	// STATE is sipfront's: the one word that also says "draining".
 	STATE string `json:"STATE"`
+}
+
+type dsDNS struct {
+	AGE     float64       `json:"AGE"` // seconds since DNS last confirmed the targets
+	TTL     float64       `json:"TTL"`
+	ERROR   *string       `json:"ERROR"` // the last lookup's error; null when it answered
+	TARGETS []dsDNSTarget `json:"TARGETS"`
+}
+
+type dsDNSTarget struct {
+	ADDRESS  string `json:"ADDRESS"`
+	PROTO    string `json:"PROTO"`
+	PRIORITY uint16 `json:"PRIORITY"`
+	WEIGHT   uint16 `json:"WEIGHT"`
+	USABLE   bool   `json:"USABLE"`
 }
 
 // dsFull are the members "dispatcher.list full" adds.
@@ -239,12 +257,27 @@ func (m *methods) dsList(_ context.Context, p rpc.Params) (any, error) {
 func (m *methods) dest(out *dsDest, d *dispatcher.Dest, mode listMode) {
 	st := d.State()
 	out.URI, out.FLAGS, out.PRIORITY, out.STATE = d.URI, st.KamailioFlags(), d.Priority, st.String()
+	dns, named := d.DNS()
 	if mode == listFull {
-		// sipfront resolves host names once, at load: there is no DNS
-		// refresh time to report, so DNSTIME is 0 as Kamailio shows it for
-		// an IP literal. PORT is the port used (Kamailio shows 0 when the
-		// URI has none).
+		// PORT is the port used (Kamailio shows 0 when the URI has none);
+		// DNSTIME is when DNS last confirmed a named destination's
+		// addresses, 0 for an IP literal, as Kamailio shows them.
 		out.dsFull = &dsFull{HOST: d.Host, IPADDR: d.Addr.Addr().Unmap().String(), PORT: int(d.Port), PROTOID: protoID(d)}
+		if named && !dns.ResolvedAt.IsZero() {
+			out.dsFull.DNSTIME_SEC = dns.ResolvedAt.Unix()
+			out.dsFull.DNSTIME_USEC = int64(dns.ResolvedAt.Nanosecond() / 1000)
+		}
+	}
+	if named {
+		out.DNS = &dsDNS{AGE: math.Round(dns.Age(m.now()).Seconds()*1000) / 1000, TTL: dns.TTL.Seconds(), TARGETS: []dsDNSTarget{}}
+		if dns.LastErr != nil {
+			e := dns.LastErr.Error()
+			out.DNS.ERROR = &e
+		}
+		for _, t := range dns.Targets {
+			out.DNS.TARGETS = append(out.DNS.TARGETS, dsDNSTarget{ADDRESS: t.Addr.String(), PROTO: t.Transport.String(),
+				PRIORITY: t.Priority, WEIGHT: t.Weight, USABLE: t.Usable})
+		}
 	}
 	if mode != listShort && d.Attrs.Present {
 		out.ATTRS = attrsOf(&d.Attrs)
