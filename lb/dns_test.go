@@ -13,8 +13,8 @@ import (
 
 	"github.com/sipfront/sipfront/dispatcher"
 	"github.com/sipfront/sipfront/lb/resolve"
-	"github.com/sipfront/sipfront/lb/rpc"
 	"github.com/sipfront/sipfront/lb/resolve/dnstest"
+	"github.com/sipfront/sipfront/lb/rpc"
 	"github.com/sipfront/sipfront/parser"
 )
 
