@@ -56,27 +56,27 @@ func parseHex(b []byte) (uint64, bool) {
 }
 
 // txMAC computes T from the client's Via and the fields a response repeats.
+// The input is gathered in a stack buffer and hashed in one pass (an input
+// longer than the buffer, a very long RFC 2543 Call-ID, spills to the heap
+// rather than being cut: a truncation would let two transactions share a
+// branch).
 func txMAC(k sipKey, b []byte, v *parser.Via, callID []byte, fromTag parser.Span, cseq uint32) uint64 {
-	h := k.hasher()
+	var buf [160]byte
+	in := buf[:0]
 	if v.HasMagicCookie(b) {
-		h.writeByte(1)
-		h.write(v.Branch.In(b))
+		in = append(in, 1)
+		in = append(in, v.Branch.In(b)...)
 	} else {
-		h.writeByte(2)
-		h.write(callID)
-		h.writeByte(0)
-		h.write(fromTag.In(b))
-		h.writeByte(0)
-		var n [4]byte
-		n[0], n[1], n[2], n[3] = byte(cseq>>24), byte(cseq>>16), byte(cseq>>8), byte(cseq)
-		h.write(n[:])
+		in = append(in, 2)
+		in = append(in, callID...)
+		in = append(in, 0)
+		in = append(in, fromTag.In(b)...)
+		in = append(in, 0, byte(cseq>>24), byte(cseq>>16), byte(cseq>>8), byte(cseq))
 	}
-	h.writeByte(0)
-	h.write(v.Host.In(b))
-	var p [2]byte
-	p[0], p[1] = byte(v.Port>>8), byte(v.Port)
-	h.write(p[:])
-	return h.sum64()
+	in = append(in, 0)
+	in = append(in, v.Host.In(b)...)
+	in = append(in, byte(v.Port>>8), byte(v.Port))
+	return k.sum64(in)
 }
 
 // loopHash computes L for a request (before any Route is removed).

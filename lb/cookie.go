@@ -67,9 +67,7 @@ func appendCookie(dst []byte, k sipKey, ap netip.AddrPort, tr transport) []byte 
 	}
 	binary.BigEndian.PutUint16(raw[n:], ap.Port())
 	n += 2
-	h := k.hasher()
-	h.write(raw[:n])
-	binary.BigEndian.PutUint64(raw[n:], h.sum64())
+	binary.BigEndian.PutUint64(raw[n:], k.sum64(raw[:n]))
 	n += cookieMACLen
 	var txt [maxCookieText]byte
 	cookieEnc.Encode(txt[:], raw[:n])
@@ -111,9 +109,7 @@ func parseCookie(k sipKey, txt []byte) (netip.AddrPort, transport, cookieResult)
 	if tr < trUDP || tr > trTLS {
 		return netip.AddrPort{}, 0, cookieMalformed
 	}
-	h := k.hasher()
-	h.write(raw[:body])
-	mac := h.sum64()
+	mac := k.sum64(raw[:body])
 	if subtle.ConstantTimeEq(int32(mac>>32), int32(binary.BigEndian.Uint32(raw[body:])))&
 		subtle.ConstantTimeEq(int32(mac), int32(binary.BigEndian.Uint32(raw[body+4:]))) != 1 {
 		return netip.AddrPort{}, 0, cookieForged

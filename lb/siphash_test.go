@@ -46,5 +46,8 @@ func TestSipHashVectors(t *testing.T) {
 		if got := h.sum64(); got != w {
 			t.Errorf("len %d streamed: %#x, want %#x", n, got, w)
 		}
+		if got := key.sum64(msg[:n]); got != w {
+			t.Errorf("len %d one-shot: %#x, want %#x", n, got, w)
+		}
 	}
 }
