@@ -26,31 +26,34 @@ func ParseIP(b []byte) (netip.Addr, bool) {
 
 func parseIPv4(b []byte) ([4]byte, bool) {
 	var out [4]byte
-	part, digits, val := 0, 0, 0
-	for i := 0; i <= len(b); i++ {
-		if i == len(b) || b[i] == '.' {
-			if digits == 0 || part > 3 {
+	if len(b) < 7 || len(b) > 15 {
+		return out, false
+	}
+	part, val, digits := 0, uint(0), 0
+	for _, c := range b {
+		if d := uint(c - '0'); d <= 9 {
+			if digits == 1 && val == 0 {
+				return out, false // leading zero: "01" is ambiguous (octal in some stacks)
+			}
+			val = val*10 + d
+			digits++
+			if val > 255 {
 				return out, false
 			}
-			out[part] = byte(val)
-			part++
-			digits, val = 0, 0
 			continue
 		}
-		c := b[i]
-		if !isDigit(c) || digits == 3 {
+		if c != '.' || digits == 0 || part == 3 {
 			return out, false
 		}
-		if digits == 1 && val == 0 {
-			return out, false // leading zero: "01" is ambiguous (octal in some stacks)
-		}
-		val = val*10 + int(c-'0')
-		digits++
-		if val > 255 {
-			return out, false
-		}
+		out[part] = byte(val)
+		part++
+		val, digits = 0, 0
 	}
-	return out, part == 4
+	if part != 3 || digits == 0 {
+		return out, false
+	}
+	out[3] = byte(val)
+	return out, true
 }
 
 func hexVal(c byte) int {

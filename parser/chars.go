@@ -37,7 +37,7 @@ func isWS(c byte) bool    { return charClass[c]&cWS != 0 }
 
 // isLWS reports whether c may appear inside linear white space of a header
 // value: a folded value keeps its CRLF and leading blanks in the buffer.
-func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+func isLWS(c byte) bool { return stopClass[c]&sLWS != 0 }
 
 func lower(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
@@ -113,11 +113,15 @@ func parseUint(b []byte, s Span, max uint64) (uint64, bool) {
 const (
 	sNameStop  = 1 << iota // ";" "=" SP HTAB CR LF
 	sValueStop             // ";" SP HTAB CR LF
+	sLWS                   // SP HTAB CR LF
 )
 
 var stopClass = func() (t [256]uint8) {
 	for _, c := range []byte("; \t\r\n") {
 		t[c] |= sNameStop | sValueStop
+	}
+	for _, c := range []byte(" \t\r\n") {
+		t[c] |= sLWS
 	}
 	t['='] |= sNameStop
 	return t

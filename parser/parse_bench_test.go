@@ -85,3 +85,38 @@ func BenchmarkRewrite(b *testing.B) {
 		out, _ = e.AppendTo(out[:0], &m)
 	}
 }
+
+// BenchmarkFields measures the on-demand parsers on values from the
+// benchmark messages.
+func BenchmarkFields(b *testing.B) {
+	via := []byte("SIP/2.0/UDP 192.168.1.23:5060;rport=5060;received=198.51.100.77;branch=z9hG4bK.Yx3Lq9Vb2")
+	na := []byte(`"Alice Smith" <sip:1001@pbx.example.com>;tag=1632845013`)
+	uri := []byte("sip:203.0.113.10;lr;sfc=BH8AAAHiH_tOyZ1cTV7L")
+	b.Run("via", func(b *testing.B) {
+		var v Via
+		b.ReportAllocs()
+		for b.Loop() {
+			if ParseVia(via, Span{0, int32(len(via))}, &v) != nil {
+				b.Fatal("via")
+			}
+		}
+	})
+	b.Run("nameaddr", func(b *testing.B) {
+		var n NameAddr
+		b.ReportAllocs()
+		for b.Loop() {
+			if ParseNameAddr(na, Span{0, int32(len(na))}, &n) != nil {
+				b.Fatal("name-addr")
+			}
+		}
+	})
+	b.Run("uri", func(b *testing.B) {
+		var u URI
+		b.ReportAllocs()
+		for b.Loop() {
+			if ParseURI(uri, Span{0, int32(len(uri))}, &u) != nil {
+				b.Fatal("uri")
+			}
+		}
+	})
+}
