@@ -258,3 +258,28 @@ func TestParseIP(t *testing.T) {
 }
 
 func netipParse(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
+
+func TestHasCtlOrSpace(t *testing.T) {
+	naive := func(p []byte) bool {
+		for _, c := range p {
+			if c <= ' ' {
+				return true
+			}
+		}
+		return false
+	}
+	rng := uint64(1)
+	for i := 0; i < 20000; i++ {
+		p := make([]byte, i%40)
+		for j := range p {
+			rng = rng*6364136223846793005 + 1442695040888963407
+			p[j] = byte(rng>>33) | 0x21 // mostly printable or high bytes
+			if rng>>60 == 0 {
+				p[j] = byte(rng >> 40 & 0x3f) // now and then a low byte
+			}
+		}
+		if got, want := hasCtlOrSpace(p), naive(p); got != want {
+			t.Fatalf("%q: got %v, want %v", p, got, want)
+		}
+	}
+}

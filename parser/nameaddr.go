@@ -1,6 +1,9 @@
 package parser
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // NameAddr is a parsed name-addr or addr-spec with header parameters, the
 // value form of From, To, Contact, Route, Record-Route, Path, Refer-To
@@ -86,10 +89,8 @@ func ParseNameAddr(b []byte, s Span, na *NameAddr) error {
 	if na.URI.Empty() || !validScheme(na.URI.In(b)) {
 		return ErrNameAddr
 	}
-	for k := na.URI.Start; k < na.URI.End; k++ {
-		if b[k] <= ' ' {
-			return ErrNameAddr
-		}
+	if hasCtlOrSpace(na.URI.In(b)) {
+		return ErrNameAddr
 	}
 	j := skipLWS(b, after, end)
 	if j == end {
@@ -217,4 +218,24 @@ func (m *Message) Expires() (secs uint32, present bool, err error) {
 		v = 1<<32 - 1
 	}
 	return uint32(v), true, nil
+}
+
+// hasCtlOrSpace reports whether p holds a byte below 0x21 (space or a
+// control character), eight bytes at a time: (x - 0x21…) & ^x & 0x80…
+// flags exactly the bytes under 0x21 (bytes from 0x80 up have their top bit
+// cleared by ^x).
+func hasCtlOrSpace(p []byte) bool {
+	for len(p) >= 8 {
+		x := binary.LittleEndian.Uint64(p)
+		if (x-0x2121212121212121)&^x&0x8080808080808080 != 0 {
+			return true
+		}
+		p = p[8:]
+	}
+	for _, c := range p {
+		if c <= ' ' {
+			return true
+		}
+	}
+	return false
 }
