@@ -47,10 +47,7 @@ func TestNamedBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runEngine(t, e)
 	lb := e.Addrs()[0]
 	phone := newPhone(t, "phone")
 	for i := 0; i < 30; i++ {
@@ -81,6 +78,8 @@ func TestNamedBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 	go ctl.Serve(ctx)
 	c := rpc.Client{Addr: ctl.Addr().String()}
 	res, err := c.Call(context.Background(), "dispatcher.list", "full")

@@ -40,15 +40,7 @@ func startEngine(t testing.TB, alg dispatcher.Alg, backends ...netip.AddrPort) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	runEngine(t, e)
 	return e, e.Addrs()[0]
 }
 
@@ -175,4 +167,18 @@ func TestByeFromBackEndReachesPhone(t *testing.T) {
 	if r.m.Count(parser.KindVia) != 1 {
 		t.Errorf("200 at the back end has %d Vias", r.m.Count(parser.KindVia))
 	}
+}
+
+// runEngine runs e until the test ends, and fails the test if Run does.
+func runEngine(t testing.TB, e *Engine) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
 }

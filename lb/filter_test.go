@@ -1,7 +1,6 @@
 package lb
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,10 +34,7 @@ func TestFloodUserspaceFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runEngine(t, e)
 	lb := e.Addrs()[0]
 	if e.Filter().Mode() != bpf.ModeUser {
 		t.Fatalf("mode %v", e.Filter().Mode())

@@ -1,7 +1,6 @@
 package lb
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,10 +44,7 @@ func TestBackendKilledAndRestarted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runEngine(t, e)
 	lb := e.Addrs()[0]
 	dests := e.Dispatcher().Current().Dests()
 	victim := dests[0]

@@ -129,10 +129,7 @@ func TestFloodThroughSipfrontXDP(t *testing.T) {
 	if e.Filter().Mode() != bpf.ModeXDP {
 		t.Fatalf("filter runs in mode %v", e.Filter().Mode())
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runEngine(t, e)
 
 	// Senders in the other namespace.
 	var phone, carrier, scanner *peer

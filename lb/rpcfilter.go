@@ -115,18 +115,27 @@ func (m *methods) filterAllowed(context.Context, rpc.Params) (any, error) {
 	return prefixStrings(al), nil
 }
 
+// prefixParam reads the PREFIX parameter (an address or a CIDR prefix).
+func prefixParam(p rpc.Params) (netip.Prefix, error) {
+	s, err := p.String(0)
+	if err != nil {
+		return netip.Prefix{}, rpc.ErrInvalidParams
+	}
+	pfx, ok := parsePrefix(s)
+	if !ok {
+		return netip.Prefix{}, rpc.ErrInvalidParams
+	}
+	return pfx, nil
+}
+
 func (m *methods) filterEdit(ban, add bool) rpc.Handler {
 	return func(_ context.Context, p rpc.Params) (any, error) {
 		if _, err := m.filter(); err != nil {
 			return nil, err
 		}
-		s, err := p.String(0)
+		pfx, err := prefixParam(p)
 		if err != nil {
-			return nil, rpc.ErrInvalidParams
-		}
-		pfx, ok := parsePrefix(s)
-		if !ok {
-			return nil, rpc.ErrInvalidParams
+			return nil, err
 		}
 		if err := m.e.filterEdit(pfx, ban, add); err != nil {
 			return nil, withDetail(rpc.ErrInternal, err)
@@ -142,13 +151,9 @@ func (m *methods) filterUnban(ctx context.Context, p rpc.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := p.String(0)
+	pfx, err := prefixParam(p)
 	if err != nil {
-		return nil, rpc.ErrInvalidParams
-	}
-	pfx, ok := parsePrefix(s)
-	if !ok {
-		return nil, rpc.ErrInvalidParams
+		return nil, err
 	}
 	ops, _ := f.Bans()
 	for _, b := range ops {

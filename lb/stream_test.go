@@ -2,7 +2,6 @@ package lb
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -154,15 +153,7 @@ func startStreamEngine(t testing.TB, ip string, list string, sc StreamConfig) *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	runEngine(t, e)
 	a := e.Addrs()
 	return &streamEngine{e: e, addr: map[string]netip.AddrPort{"udp": a[0], "tcp": a[1], "tls": a[2]}, pool: pool}
 }
