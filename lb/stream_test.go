@@ -514,3 +514,46 @@ func TestTLSVersionsAndClientCerts(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeRequestUpgradesToTCP: RFC 3261 §18.1.1. A request over 1300
+// bytes to a UDP back end goes over TCP when sipfront has a TCP listener;
+// when the back end takes no TCP it falls back to UDP.
+func TestLargeRequestUpgradesToTCP(t *testing.T) {
+	big := strings.Repeat("a=x-padding:0123456789\r\n", 60) // ~1.4 KB of SDP-like body
+	t.Run("back end on TCP too", func(t *testing.T) {
+		udp := newPeer(t, "uas-udp")
+		ln, err := net.Listen("tcp", udp.addr.String()) // same port, TCP
+		if err != nil {
+			t.Skip("TCP port taken: ", err)
+		}
+		defer ln.Close()
+		got := make(chan *streamPeer, 1)
+		go func() {
+			if nc, err := ln.Accept(); err == nil {
+				got <- newStreamPeer(t, nc)
+			}
+		}()
+		se := startStreamEngine(t, "127.0.0.1", "1 sip:"+udp.addr.String()+"\n", StreamConfig{})
+		phone := newPhone(t, "phone")
+		phone.send(se.addr["udp"], invite("UDP", phone.addr, "big-tcp", big))
+		select {
+		case be := <-got:
+			r := be.expect("INVITE over TCP", isMethod("INVITE"))
+			if top, _ := r.m.FirstValue(parser.KindVia); !strings.HasPrefix(string(r.m.Bytes(top)), "SIP/2.0/TCP ") {
+				t.Errorf("top Via %q", r.m.Bytes(top))
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("no TCP connection for a large request")
+		}
+	})
+	t.Run("back end on UDP only", func(t *testing.T) {
+		udp := newPeer(t, "uas-udp")
+		se := startStreamEngine(t, "127.0.0.1", "1 sip:"+udp.addr.String()+"\n", StreamConfig{})
+		phone := newPhone(t, "phone")
+		phone.send(se.addr["udp"], invite("UDP", phone.addr, "big-udp", big))
+		r := udp.expect("INVITE over UDP after TCP failed", isMethod("INVITE"))
+		if len(r.m.Body()) != len(big) {
+			t.Errorf("body of %d bytes", len(r.m.Body()))
+		}
+	})
+}
