@@ -29,8 +29,10 @@
 //     probes only destinations that carry it.
 //   - Destinations sharing an address (one back end in several sets) are
 //     probed once; each follows the outcome with its own counters.
-//   - Only UDP destinations are probed: the engine sends from its UDP
-//     listener. TCP and TLS destinations are left as configured.
+//   - Every destination is probed over its own transport: the engine sends
+//     UDP probes from its UDP listener and TCP/TLS probes over its
+//     connection to the back end (a connection that cannot be made fails
+//     the probe, through NoteUnreachable).
 //
 // # Passive detection
 //

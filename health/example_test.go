@@ -21,9 +21,9 @@ type answering struct {
 	first chan string
 }
 
-func (s *answering) ViaHost(netip.AddrPort) string { return "192.0.2.1:5060" }
+func (s *answering) ViaHost(netip.AddrPort, dispatcher.Transport) string { return "192.0.2.1:5060" }
 
-func (s *answering) Send(b []byte, to netip.AddrPort) error {
+func (s *answering) Send(b []byte, to netip.AddrPort, _ dispatcher.Transport) error {
 	line, rest, _ := bytes.Cut(b, []byte("\r\n"))
 	select {
 	case s.first <- string(line):

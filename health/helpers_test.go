@@ -36,7 +36,7 @@ type fakeSender struct {
 	err  error
 }
 
-func (s *fakeSender) Send(b []byte, to netip.AddrPort) error {
+func (s *fakeSender) Send(b []byte, to netip.AddrPort, _ dispatcher.Transport) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -46,7 +46,7 @@ func (s *fakeSender) Send(b []byte, to netip.AddrPort) error {
 	return nil
 }
 
-func (s *fakeSender) ViaHost(netip.AddrPort) string { return "192.0.2.1:5060" }
+func (s *fakeSender) ViaHost(netip.AddrPort, dispatcher.Transport) string { return "192.0.2.1:5060" }
 
 // take returns and forgets what was sent so far.
 func (s *fakeSender) take() []sent {

@@ -23,12 +23,12 @@ import (
 // udpSender is the engine side of Sender.
 type udpSender struct{ c *net.UDPConn }
 
-func (s udpSender) Send(b []byte, to netip.AddrPort) error {
+func (s udpSender) Send(b []byte, to netip.AddrPort, _ dispatcher.Transport) error {
 	_, err := s.c.WriteToUDPAddrPort(b, to)
 	return err
 }
 
-func (s udpSender) ViaHost(netip.AddrPort) string { return s.c.LocalAddr().String() }
+func (s udpSender) ViaHost(netip.AddrPort, dispatcher.Transport) string { return s.c.LocalAddr().String() }
 
 // backend is a UAS on loopback that answers every request with 200 and
 // counts what it got. stop closes its socket, as a crashed process would;

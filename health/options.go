@@ -1,6 +1,7 @@
 package health
 
 import (
+	"github.com/sipfront/sipfront/dispatcher"
 	"strconv"
 	"time"
 
@@ -86,6 +87,7 @@ func parseBranch(br []byte) (slot int, nonce uint64, ok bool) {
 
 // probe is what one OPTIONS request says.
 type probe struct {
+	tr      dispatcher.Transport
 	uri     string // Request-URI and To: the destination's URI
 	from    string // From URI
 	viaHost string // sent-by of our Via
@@ -100,7 +102,15 @@ type probe struct {
 func appendOptions(b []byte, pr *probe) []byte {
 	b = append(b, "OPTIONS "...)
 	b = append(b, pr.uri...)
-	b = append(b, " SIP/2.0\r\nVia: SIP/2.0/UDP "...)
+	b = append(b, " SIP/2.0\r\nVia: SIP/2.0/"...)
+	switch pr.tr {
+	case dispatcher.TCP:
+		b = append(b, "TCP "...)
+	case dispatcher.TLS:
+		b = append(b, "TLS "...)
+	default:
+		b = append(b, "UDP "...)
+	}
 	b = append(b, pr.viaHost...)
 	b = append(b, ";branch="...)
 	b = appendBranch(b, pr.slot, pr.nonce)

@@ -26,19 +26,23 @@ import (
 // one probe in flight per peer by construction, and the data path never
 // waits for the prober.
 //
-// A peer is one UDP address of the current table. Destinations that share
+// A peer is one address of the current table, probed over the transport of
+// its first destination. Destinations that share
 // an address (the same back end listed in several sets) are its members:
 // they are probed once and each member's state follows the outcome, with
 // its own counters, unless the operator disabled it.
 
-// Sender sends probes from the engine's listening socket, so that replies
-// come back to it and reach Deliver. Only the prober's goroutine calls it.
+// Sender sends probes the way the engine sends requests to a back end
+// (from its UDP listening socket, or over its TCP/TLS connection to it), so
+// that replies come back to the engine and reach Deliver. Only the prober's
+// goroutine calls it.
 type Sender interface {
-	// Send sends one datagram to to. It must not retain b.
-	Send(b []byte, to netip.AddrPort) error
-	// ViaHost returns the "host:port" to put in the Via of a probe to to:
-	// the address on which the engine listens for that address family.
-	ViaHost(to netip.AddrPort) string
+	// Send sends one probe to to over tr. It must not retain b.
+	Send(b []byte, to netip.AddrPort, tr dispatcher.Transport) error
+	// ViaHost returns the "host:port" to put in the Via of a probe to to
+	// over tr: the address on which the engine listens for that address
+	// family and transport.
+	ViaHost(to netip.AddrPort, tr dispatcher.Transport) string
 }
 
 // Life of a Prober.
@@ -60,6 +64,7 @@ const (
 type peer struct {
 	slot int
 	addr netip.AddrPort
+	tr   dispatcher.Transport // of the first destination at addr
 
 	// Shared with Deliver and the Note methods: atomics only.
 	inflight atomic.Uint64 // idle, the outstanding nonce, claimed or done
@@ -417,7 +422,7 @@ func (p *Prober) send(pr *peer, now time.Duration) {
 	pr.cseq++
 	nonce := rand.Uint64() | nonceBit
 	p.buf = appendOptions(p.buf[:0], &probe{
-		uri: first.URI, from: from, viaHost: p.snd.ViaHost(pr.addr),
+		uri: first.URI, from: from, viaHost: p.snd.ViaHost(pr.addr, pr.tr), tr: pr.tr,
 		slot: pr.slot, nonce: nonce, cseq: pr.cseq,
 	})
 	if pr.unreach.Load() != 0 {
@@ -428,7 +433,7 @@ func (p *Prober) send(pr *peer, now time.Duration) {
 	pr.sentAt.Store(int64(now))
 	// Publish before sending: the reply may come before Send returns.
 	pr.inflight.Store(nonce)
-	if err := p.snd.Send(p.buf, pr.addr); err != nil && pr.inflight.CompareAndSwap(nonce, idle) {
+	if err := p.snd.Send(p.buf, pr.addr, pr.tr); err != nil && pr.inflight.CompareAndSwap(nonce, idle) {
 		pr.nonce = 0
 		probesSendError.Inc()
 		p.failed(pr, now, "probe not sent: "+err.Error())
@@ -713,8 +718,8 @@ func (p *Prober) sync(t *dispatcher.Table, now time.Duration) {
 	var groups []group
 	at := map[netip.AddrPort]int{}
 	for _, d := range t.Dests() {
-		if d.Transport != dispatcher.UDP || !d.Addr.IsValid() || d.Addr.Port() == 0 {
-			continue // the engine sends probes over UDP only
+		if !d.Addr.IsValid() || d.Addr.Port() == 0 {
+			continue
 		}
 		k := netip.AddrPortFrom(d.Addr.Addr().Unmap().WithZone(""), d.Addr.Port())
 		i, ok := at[k]
@@ -732,7 +737,7 @@ func (p *Prober) sync(t *dispatcher.Table, now time.Duration) {
 		if pr == nil {
 			pr = &peer{slot: p.allocSlot(), next: now + p.firstDelay()}
 		}
-		pr.addr = g.dests[0].Addr
+		pr.addr, pr.tr = g.dests[0].Addr, g.dests[0].Transport
 		old := make(map[*dispatcher.Runtime]member, len(pr.members))
 		for _, m := range pr.members {
 			old[m.d.RT] = m

@@ -830,12 +830,21 @@ func TestSendError(t *testing.T) {
 	r.none()
 }
 
-// Only UDP destinations are probed: the engine sends from its UDP listener.
-func TestOnlyUDP(t *testing.T) {
+// TestEveryTransport: TCP and TLS destinations are probed too, over their
+// own transport (the Via of the probe says which).
+func TestEveryTransport(t *testing.T) {
 	r := newRig(t, unit(nil), "1 sip:10.0.0.1:5060;transport=tcp", "1 sips:10.0.0.2", "1 "+b)
 	r.at(0)
-	if s := r.one(); s.to != r.dest(1, b).Addr {
-		t.Fatalf("probed %v", s.to)
+	r.snd.mu.Lock()
+	defer r.snd.mu.Unlock()
+	if len(r.snd.msgs) != 3 {
+		t.Fatalf("%d probes sent, want 3", len(r.snd.msgs))
+	}
+	want := map[string]string{"10.0.0.1:5060": "SIP/2.0/TCP ", "10.0.0.2:5061": "SIP/2.0/TLS ", r.dest(1, b).Addr.String(): "SIP/2.0/UDP "}
+	for _, m := range r.snd.msgs {
+		if v, ok := want[m.to.String()]; !ok || !strings.Contains(string(m.b), "Via: "+v) {
+			t.Errorf("probe to %v:\n%s", m.to, m.b)
+		}
 	}
 }
 

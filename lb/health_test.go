@@ -132,3 +132,61 @@ func TestBackendKilledAndRestarted(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// TestTCPBackendProbed: a back end listed with ;transport=tcp is probed over
+// TCP (sipfront's connection to it); when it stops listening, the failed
+// connects take it out.
+func TestTCPBackendProbed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddrPort(ln.Addr().String())
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				p := newStreamPeer(t, nc)
+				for r := range p.in {
+					if r.m != nil && r.m.IsRequest() {
+						p.send(respondToStream(r, 200, "OK"))
+					}
+				}
+			}()
+		}
+	}()
+	path := filepath.Join(t.TempDir(), "dispatcher.list")
+	os.WriteFile(path, []byte(fmt.Sprintf("1 sip:%s;transport=tcp\n", addr)), 0o644)
+	e, err := New(Config{
+		Listen: []Listen{{Transport: "udp", Addr: netip.MustParseAddrPort("127.0.0.1:0")},
+			{Transport: "tcp", Addr: netip.MustParseAddrPort("127.0.0.1:0")}},
+		DispatcherList: path, Workers: 1, CookieKey: "k",
+		Health: health.Config{Interval: 200 * time.Millisecond, Timeout: 80 * time.Millisecond, FailThreshold: 2, OKThreshold: 2},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEngine(t, e)
+	d := e.Dispatcher().Current().Dests()[0]
+	wait := func(what string, ok func(dispatcher.State) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(d.State()); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: state %v (%s)", what, d.State(), d.State().KamailioFlags())
+			}
+		}
+	}
+	wait("probed over TCP", func(s dispatcher.State) bool { return s&dispatcher.Probing != 0 && s&dispatcher.Inactive == 0 })
+	ln.Close()
+	// The back end dies: its connection goes too.
+	e.streams.mu.Lock()
+	for _, c := range e.streams.conns {
+		c.close()
+	}
+	e.streams.mu.Unlock()
+	wait("taken out", func(s dispatcher.State) bool { return s&dispatcher.Inactive != 0 })
+}

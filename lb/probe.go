@@ -7,6 +7,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/sipfront/sipfront/dispatcher"
 	"github.com/sipfront/sipfront/health"
 )
 
@@ -17,7 +18,12 @@ import (
 type probeSender struct {
 	e   *Engine
 	mu  sync.Mutex
-	via map[netip.Addr]string // wildcard listeners: the source address toward a destination
+	via map[viaKey]string // wildcard listeners: the source address toward a destination
+}
+
+type viaKey struct {
+	addr netip.Addr
+	tr   dispatcher.Transport
 }
 
 var errNoUDP = errors.New("lb: no UDP listener of the destination's address family")
@@ -35,7 +41,14 @@ func (e *Engine) udpIdentFor(dst netip.Addr) *ident {
 	return nil
 }
 
-func (s *probeSender) Send(b []byte, to netip.AddrPort) error {
+func (s *probeSender) Send(b []byte, to netip.AddrPort, tr dispatcher.Transport) error {
+	if isStream(tr) {
+		// Over the connection requests to this back end use (opened if
+		// need be; a failed connect reaches the prober as unreachable).
+		id := s.e.identFor(tr, &origin{local: to.Addr()})
+		s.e.streams.send(b, target{tr: tr, addr: to, from: id, dial: true}, s.e.streams.st)
+		return nil
+	}
 	id := s.e.udpIdentFor(to.Addr())
 	if id == nil {
 		return errNoUDP
@@ -50,9 +63,17 @@ func (s *probeSender) Send(b []byte, to netip.AddrPort) error {
 // ViaHost is the host:port a probe to `to` names in its Via: the listener's
 // address, or for a wildcard listener the source address the kernel routes
 // from toward that destination (asked once per destination address, by a
-// connected UDP socket that sends nothing).
-func (s *probeSender) ViaHost(to netip.AddrPort) string {
-	id := s.e.udpIdentFor(to.Addr())
+// connected UDP socket that sends nothing). Over TCP/TLS the reply comes
+// back on the connection; the Via names our listener of that transport, or
+// the UDP one when there is none.
+func (s *probeSender) ViaHost(to netip.AddrPort, tr dispatcher.Transport) string {
+	var id *ident
+	if isStream(tr) {
+		id = s.e.identFor(tr, &origin{local: to.Addr()})
+	}
+	if id == nil {
+		id = s.e.udpIdentFor(to.Addr())
+	}
 	if id == nil {
 		return ""
 	}
@@ -61,7 +82,7 @@ func (s *probeSender) ViaHost(to netip.AddrPort) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v, ok := s.via[to.Addr()]; ok {
+	if v, ok := s.via[viaKey{to.Addr(), tr}]; ok {
 		return v
 	}
 	host := id.addr.Addr() // no route to it: the probe will fail anyway
@@ -71,9 +92,9 @@ func (s *probeSender) ViaHost(to netip.AddrPort) string {
 	}
 	v := netip.AddrPortFrom(host, id.addr.Port()).String()
 	if s.via == nil {
-		s.via = map[netip.Addr]string{}
+		s.via = map[viaKey]string{}
 	}
-	s.via[to.Addr()] = v
+	s.via[viaKey{to.Addr(), tr}] = v
 	return v
 }
 

@@ -73,7 +73,7 @@ const (
 	idleReadSize = 512      // what an idle connection reads into
 	readBufSize  = 16 << 10 // pooled buffer for a message in progress
 	maxPending   = 256      // messages queued while a connection is being dialed
-	failBackoff  = 10 * time.Second
+	failBackoff  = 3 * time.Second
 )
 
 func newStreamSet(e *Engine) *streamSet {
@@ -485,6 +485,9 @@ func (c *streamConn) dialAndRun() {
 		}
 		s.dialFailed.Add(1)
 		s.markFailed(c.key)
+		if pr := s.e.prober; pr != nil {
+			pr.NoteUnreachable(c.key.addr) // passive detection, as an ICMP unreachable on UDP
+		}
 		s.e.log.Debug("stream: connect failed", "to", c.key.addr, "transport", viaToken(c.key.tr), "err", err)
 		for _, p := range pending {
 			s.fallback(p.b, p.t, s.st)
