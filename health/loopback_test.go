@@ -28,7 +28,9 @@ func (s udpSender) Send(b []byte, to netip.AddrPort, _ dispatcher.Transport) err
 	return err
 }
 
-func (s udpSender) ViaHost(netip.AddrPort, dispatcher.Transport) string { return s.c.LocalAddr().String() }
+func (s udpSender) ViaHost(netip.AddrPort, dispatcher.Transport) string {
+	return s.c.LocalAddr().String()
+}
 
 // backend is a UAS on loopback that answers every request with 200 and
 // counts what it got. stop closes its socket, as a crashed process would;
