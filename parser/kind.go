@@ -95,29 +95,33 @@ func (k Kind) Name() string {
 }
 
 // Header names are found in an open-addressed table built once at init,
-// keyed by a hash of the name's length and its first, second and last bytes
-// (case-folded): computing it costs the same for every name, and one probe
-// and one or two word compares settle the usual case.
-const kindTableSize = 256 // power of two, well above 2×kindCount
+// keyed by a multiplicative hash of the name's first word (its first eight
+// bytes, case-folded) and its length: one multiply, and one probe and one or
+// two word compares settle the usual case.
+//
+// Every lookup is of a token (the header scanner and LookupKind prove that
+// first), and for a token OR-ing 0x20 into every byte is an exact case fold
+// against a lower-case name of letters, digits and "-": only an upper-case
+// letter maps onto a lower-case letter, and the bytes that would map onto "-"
+// or a digit (CR, control characters) are not token characters.
+const (
+	kindTableSize = 256 // power of two, well above 2×kindCount
+	kindHashMul   = 0x9E3779B97F4A7C15
+	foldWord      = 0x2020202020202020
+)
 
 type kindEntry struct {
-	kind  Kind
-	n     int       // name length
 	words [3]uint64 // lower-case name, little-endian, zero-padded (names are at most 24 bytes)
-	folds [3]uint64 // 0x20 at the letters of the name: the bits a case fold may set
+	n     uint8     // name length
+	kind  Kind
 }
 
 var kindTable [kindTableSize]kindEntry
 
-// nameHash hashes a header name of at least two bytes. c|0x20 lower-cases
-// ASCII letters and leaves digits and "-" alone.
-func nameHash(name []byte) uint32 {
-	n := len(name)
-	h := uint32(n) * 0x9E3779B1
-	h ^= uint32(name[0]|0x20) * 0x85EBCA77
-	h ^= uint32(name[1]|0x20) * 0xC2B2AE3D
-	h ^= uint32(name[n-1]|0x20) * 0x27D4EB2F
-	return h ^ h>>15
+// kindSlot is the first table slot for a name of length n whose folded,
+// masked first word is x0.
+func kindSlot(x0 uint64, n int) uint32 {
+	return uint32(((x0 + uint64(n)) * kindHashMul) >> (64 - 8))
 }
 
 func init() {
@@ -126,14 +130,11 @@ func init() {
 		if len(ln) > 24 || len(ln) < 2 {
 			panic("parser: header name length outside [2,24]: " + ln)
 		}
-		e := kindEntry{kind: k, n: len(ln)}
+		e := kindEntry{kind: k, n: uint8(len(ln))}
 		for i := 0; i < len(ln); i++ {
 			e.words[i/8] |= uint64(ln[i]) << (8 * (i % 8))
-			if ln[i] >= 'a' && ln[i] <= 'z' {
-				e.folds[i/8] |= 0x20 << (8 * (i % 8))
-			}
 		}
-		i := nameHash([]byte(ln)) & (kindTableSize - 1)
+		i := kindSlot(e.words[0], len(ln))
 		for kindTable[i].kind != KindOther {
 			i = (i + 1) & (kindTableSize - 1)
 		}
@@ -141,66 +142,48 @@ func init() {
 	}
 }
 
-// lookupKindAt finds the kind of the token name b[pos:end]. It may read up
-// to 7 bytes past end (inside b) to compare a word at a time.
-func lookupKindAt(b []byte, pos, end int32) Kind {
-	n := int(end - pos)
+// lowBytes[n] keeps the n low bytes of a word.
+var lowBytes = [9]uint64{0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff, 0xffffffffffff, 0xffffffffffffff, 0xffffffffffffffff}
+
+// foldedWord returns the first n (1 to 8) bytes of p as a little-endian word
+// with 0x20 OR-ed into each byte. It reads up to eight bytes of p when p has
+// them; those past n are masked off.
+func foldedWord(p []byte, n int) uint64 {
+	var x uint64
+	if len(p) >= 8 {
+		x = binary.LittleEndian.Uint64(p)
+	} else {
+		for i, c := range p {
+			x |= uint64(c) << (8 * (i & 7))
+		}
+	}
+	return (x | foldWord) & lowBytes[n]
+}
+
+// tokenKind finds the kind of the header name p[:n], which must be a token
+// (every byte a token character, see kindTable); p may go on past the name.
+func tokenKind(p []byte, n int) Kind {
 	switch {
 	case n == 1:
-		if c := b[pos] | 0x20; c >= 'a' && c <= 'z' {
+		if c := p[0] | 0x20; c >= 'a' && c <= 'z' {
 			return compactKinds[c-'a']
 		}
 		return KindOther
-	case n == 0 || n > 24:
+	case n <= 0 || n > 24 || n > len(p):
 		return KindOther
 	}
-	// The first word, cut to the name: most names fit in it. Only letters
-	// are case-folded (OR 0x20 where the name has a letter), so a match
-	// proves every byte: a "-" must be a "-", never a CR that folds to it.
-	var x0 uint64
-	if int(pos)+8 <= len(b) {
-		x0 = binary.LittleEndian.Uint64(b[pos:])
-	} else {
-		for i, c := range b[pos:end] {
-			x0 |= uint64(c) << (8 * i)
-		}
-	}
-	if n < 8 {
-		x0 &= uint64(1)<<(8*uint(n)) - 1
-	}
-	for i := nameHash(b[pos:end]) & (kindTableSize - 1); ; i = (i + 1) & (kindTableSize - 1) {
+	x0 := foldedWord(p, min(n, 8))
+	for i := kindSlot(x0, n); ; i = (i + 1) & (kindTableSize - 1) {
 		e := &kindTable[i]
 		if e.kind == KindOther {
 			return KindOther
 		}
-		if e.n == n && x0|e.folds[0] == e.words[0] && (n <= 8 || matchWords(b, int(pos)+8, n-8, e)) {
+		if int(e.n) == n && e.words[0] == x0 &&
+			(n <= 8 || e.words[1] == foldedWord(p[8:], min(n-8, 8))) &&
+			(n <= 16 || e.words[2] == foldedWord(p[16:], n-16)) {
 			return e.kind
 		}
 	}
-}
-
-// matchWords compares the rest of a name, b[pos:pos+n] (n <= 16), with the
-// second and third words of e, folding only letters.
-func matchWords(b []byte, pos, n int, e *kindEntry) bool {
-	for w := 1; n > 0; w++ {
-		var x uint64
-		if pos+8 <= len(b) {
-			x = binary.LittleEndian.Uint64(b[pos:])
-		} else {
-			for i, c := range b[pos:min(pos+8, len(b))] {
-				x |= uint64(c) << (8 * i)
-			}
-		}
-		if n < 8 {
-			x &= uint64(1)<<(8*uint(n)) - 1
-		}
-		if w >= len(e.words) || x|e.folds[w] != e.words[w] {
-			return false
-		}
-		pos += 8
-		n -= 8
-	}
-	return true
 }
 
 // LookupKind maps a header name (any case, long or compact) to its Kind.
@@ -210,7 +193,7 @@ func LookupKind(name []byte) Kind {
 			return KindOther
 		}
 	}
-	return lookupKindAt(name, 0, int32(len(name)))
+	return tokenKind(name, len(name))
 }
 
 // Method identifies a request method. Methods are case-sensitive (RFC 3261

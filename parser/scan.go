@@ -51,22 +51,16 @@ func Parse(b []byte, m *Message) error {
 	m.headStart = pos
 
 	// Header section: one field per line, continuation lines (starting with
-	// SP or HTAB) extend the previous field (RFC 3261 §7.3.1).
+	// SP or HTAB) extend the previous field (RFC 3261 §7.3.1). This loop runs
+	// once per header line, so it is written out inline and works on the
+	// line as a slice (offsets within it are checked once, by its length).
 	var last [kindCount]int16
 	for {
-		// The next line, inline: this loop runs once per header.
-		ok = false
+		i := -1
 		if int(pos) < len(b) {
-			if i := bytes.IndexByte(b[pos:], '\n'); i >= 0 {
-				le = pos + int32(i)
-				ce = le
-				if ce > pos && b[ce-1] == '\r' {
-					ce--
-				}
-				ok = true
-			}
+			i = bytes.IndexByte(b[pos:], '\n')
 		}
-		if !ok {
+		if i < 0 {
 			// No empty line. A message that ends right after its last header
 			// line, or in the middle of one, is not framed.
 			if firstErr == nil {
@@ -74,12 +68,18 @@ func Parse(b []byte, m *Message) error {
 			}
 			return firstErr
 		}
-		if ce == pos { // the empty line
+		le := pos + int32(i)
+		line := b[pos:le] // without its LF; without CR LF after this
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		ce := pos + int32(len(line))
+		if len(line) == 0 { // the empty line
 			m.headEnd = pos
 			pos = le + 1
 			break
 		}
-		if isWS(b[pos]) {
+		if isWS(line[0]) {
 			if m.nhdr == 0 {
 				if firstErr == nil {
 					firstErr = m.fail(pos, ErrFoldedStart)
@@ -101,14 +101,65 @@ func Parse(b []byte, m *Message) error {
 			pos = le + 1
 			continue
 		}
-		if ce-pos > MaxLineLength {
+		if len(line) > MaxLineLength {
 			return m.fail(pos, ErrLineTooLong)
 		}
 		if m.nhdr == MaxHeaders {
 			return m.fail(pos, ErrTooManyHeaders)
 		}
-		if err := m.addHeader(pos, ce, le, &last); err != nil && firstErr == nil {
-			firstErr = err
+		// The field name: a token, then optional blanks and the colon. One
+		// pass proves the name valid and finds where it ends, so the kind
+		// lookup can fold case a word at a time (see kindTable).
+		ne := 0
+		for ne < len(line) && charClass[line[ne]]&cToken != 0 {
+			ne++
+		}
+		colon := ne
+		for colon < len(line) && isWS(line[colon]) {
+			colon++
+		}
+		h := &m.hdr[m.nhdr]
+		m.nhdr++
+		h.next = -1
+		h.End = le + 1
+		if ne == 0 || colon == len(line) || line[colon] != ':' {
+			// Not a header field. Index it as KindOther so it is still
+			// copied through byte for byte, and report it.
+			h.Kind = KindOther
+			h.Name = Span{pos, pos}
+			h.Value = Span{pos, ce}
+			err := m.fail(pos, ErrHeaderName)
+			if firstErr == nil {
+				firstErr = err
+			}
+			pos = le + 1
+			continue
+		}
+		k := tokenKind(line, ne)
+		h.Kind = k
+		h.Name = Span{pos, pos + int32(ne)}
+		// The value, without the LWS around it (an empty value sits at the
+		// end of the line).
+		vs, ve := colon+1, len(line)
+		for vs < ve && isLWS(line[vs]) {
+			vs++
+		}
+		for ve > vs && isLWS(line[ve-1]) {
+			ve--
+		}
+		if vs == ve {
+			vs = len(line)
+			ve = vs
+		}
+		h.Value = Span{pos + int32(vs), pos + int32(ve)}
+		if k != KindOther {
+			idx := int16(m.nhdr - 1)
+			if m.first[k] < 0 {
+				m.first[k] = idx
+			} else {
+				m.hdr[last[k]].next = idx
+			}
+			last[k] = idx
 		}
 		pos = le + 1
 	}
@@ -288,58 +339,4 @@ func validScheme(u []byte) bool {
 		}
 	}
 	return true
-}
-
-// addHeader indexes the header line b[pos:ce] (LF at le).
-func (m *Message) addHeader(pos, ce, le int32, last *[kindCount]int16) error {
-	b := m.buf
-	// The name ends at the colon (blanks allowed before it). A known name is
-	// found by an exact, case-folded compare that also proves every byte
-	// valid; only an unknown name is checked byte by byte for token
-	// characters.
-	colon := bytes.IndexByte(b[pos:ce], ':')
-	nameEnd := int32(-1)
-	k := KindOther
-	if colon > 0 {
-		nameEnd = pos + int32(colon)
-		for nameEnd > pos && isWS(b[nameEnd-1]) {
-			nameEnd--
-		}
-		k = lookupKindAt(b, pos, nameEnd)
-		if k == KindOther {
-			for _, c := range b[pos:nameEnd] {
-				if charClass[c]&cToken == 0 {
-					nameEnd = -1
-					break
-				}
-			}
-		}
-	}
-	if nameEnd <= pos {
-		// Not a header field. Index it as KindOther so it is still copied
-		// through byte for byte, and report it.
-		h := &m.hdr[m.nhdr]
-		*h = Header{Kind: KindOther, next: -1, Name: Span{pos, pos}, Value: Span{pos, ce}, End: le + 1}
-		m.nhdr++
-		return m.fail(pos, ErrHeaderName)
-	}
-	i := pos + int32(colon)
-	val := trimLWS(b, Span{i + 1, ce})
-	if val.Empty() {
-		val = Span{ce, ce}
-	}
-	idx := int16(m.nhdr)
-	h := &m.hdr[idx]
-	*h = Header{Kind: k, next: -1, Name: Span{pos, nameEnd}, Value: val, End: le + 1}
-	m.nhdr++
-	if k == KindOther {
-		return nil
-	}
-	if m.first[k] < 0 {
-		m.first[k] = idx
-	} else {
-		m.hdr[last[k]].next = idx
-	}
-	last[k] = idx
-	return nil
 }
