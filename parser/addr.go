@@ -25,35 +25,53 @@ func ParseIP(b []byte) (netip.Addr, bool) {
 }
 
 func parseIPv4(b []byte) ([4]byte, bool) {
-	var out [4]byte
-	if len(b) < 7 || len(b) > 15 {
-		return out, false
-	}
-	part, val, digits := 0, uint(0), 0
-	for _, c := range b {
-		if d := uint(c - '0'); d <= 9 {
-			if digits == 1 && val == 0 {
-				return out, false // leading zero: "01" is ambiguous (octal in some stacks)
+	a4, n, ok := scanIPv4(b)
+	return a4, ok && n == len(b)
+}
+
+// scanIPv4 reads a dotted quad at the start of b and returns it and its
+// length: four groups of one to three digits, separated by ".", each at most
+// 255 and without a leading zero ("01" is ambiguous: octal in some stacks).
+// Digits or dots right after the fourth group are left to the caller (as
+// parseIPv4 does, refusing them).
+func scanIPv4(b []byte) (out [4]byte, n int, ok bool) {
+	i := 0
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if i >= len(b) || b[i] != '.' {
+				return out, 0, false
 			}
-			val = val*10 + d
-			digits++
-			if val > 255 {
-				return out, false
+			i++
+		}
+		if i >= len(b) {
+			return out, 0, false
+		}
+		v := uint(b[i] - '0')
+		if v > 9 {
+			return out, 0, false
+		}
+		i++
+		if i < len(b) {
+			if d := uint(b[i] - '0'); d <= 9 {
+				if v == 0 {
+					return out, 0, false
+				}
+				v = v*10 + d
+				i++
+				if i < len(b) {
+					if d := uint(b[i] - '0'); d <= 9 {
+						v = v*10 + d
+						i++
+						if v > 255 {
+							return out, 0, false
+						}
+					}
+				}
 			}
-			continue
 		}
-		if c != '.' || digits == 0 || part == 3 {
-			return out, false
-		}
-		out[part] = byte(val)
-		part++
-		val, digits = 0, 0
+		out[part] = byte(v)
 	}
-	if part != 3 || digits == 0 {
-		return out, false
-	}
-	out[3] = byte(val)
-	return out, true
+	return out, i, true
 }
 
 func hexVal(c byte) int {

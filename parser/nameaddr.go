@@ -36,9 +36,11 @@ func ParseNameAddr(b []byte, s Span, na *NameAddr) error {
 	i, end := s.Start, s.End
 	// Find "<" outside a quoted display name.
 	lt := int32(-1)
+	q := int32(-1) // the closing quote when the value starts with a quoted display name
 	for k := i; k < end; k++ {
 		c := b[k]
 		if c == '"' {
+			start := k
 			k++
 			for k < end && b[k] != '"' {
 				if b[k] == '\\' {
@@ -48,6 +50,9 @@ func ParseNameAddr(b []byte, s Span, na *NameAddr) error {
 			}
 			if k >= end {
 				return ErrQuoted
+			}
+			if start == i {
+				q = k
 			}
 			continue
 		}
@@ -63,7 +68,14 @@ func ParseNameAddr(b []byte, s Span, na *NameAddr) error {
 	if lt >= 0 {
 		na.Angle = true
 		na.Display = trimLWS(b, Span{i, lt})
-		if !validDisplay(b, na.Display) {
+		if q >= 0 {
+			// The quoted string was scanned above: the display name is
+			// valid when nothing but LWS follows it (what validDisplay
+			// would find scanning it again).
+			if na.Display.End != q+1 {
+				return ErrNameAddr
+			}
+		} else if !validDisplay(b, na.Display) {
 			return ErrNameAddr
 		}
 		gt := bytes.IndexByte(b[lt+1:end], '>')

@@ -1,6 +1,9 @@
 package parser
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Parse indexes the SIP message in b into m: the start line, every header
 // field (name, kind, trimmed value, line extent) and the body as framed by
@@ -326,6 +329,9 @@ func validVersion(v []byte) bool {
 // validScheme checks that a URI starts with scheme ":" where scheme =
 // ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) and something follows.
 func validScheme(u []byte) bool {
+	if sc, _ := sipScheme(u); sc != SchemeOther {
+		return true
+	}
 	colon := bytes.IndexByte(u, ':')
 	if colon <= 0 || colon == len(u)-1 {
 		return false
@@ -339,4 +345,24 @@ func validScheme(u []byte) bool {
 		}
 	}
 	return true
+}
+
+// sipScheme recognises the two schemes nearly every URI on the data path has,
+// "sip:" and "sips:" (scheme letters in any case) followed by at least one
+// byte, with one word compare, and returns the scheme and the offset of its
+// colon. Anything else, and URIs under eight bytes, give SchemeOther: the
+// caller then takes the general path, which accepts these too.
+func sipScheme(u []byte) (Scheme, int) {
+	if len(u) < 8 {
+		return SchemeOther, 0
+	}
+	// Only the letters are folded (OR 0x20); the colon must be a colon.
+	x := binary.LittleEndian.Uint64(u)
+	switch {
+	case x&0xffffffff|0x202020 == 's'|'i'<<8|'p'<<16|':'<<24:
+		return SchemeSIP, 3
+	case x&0xffffffffff|0x20202020 == 's'|'i'<<8|'p'<<16|'s'<<24|':'<<32:
+		return SchemeSIPS, 4
+	}
+	return SchemeOther, 0
 }

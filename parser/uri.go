@@ -51,6 +51,12 @@ type URI struct {
 // other schemes only need a valid scheme. It never allocates.
 func ParseURI(b []byte, s Span, u *URI) error {
 	*u = URI{}
+	if sc, colon := sipScheme(s.In(b)); sc != SchemeOther {
+		u.Scheme = sc
+		u.SchemeSpan = Span{s.Start, s.Start + int32(colon)}
+		u.Opaque = Span{s.Start + int32(colon) + 1, s.End}
+		return parseSIPURI(b, u.Opaque, u)
+	}
 	colon := int32(bytes.IndexByte(s.In(b), ':'))
 	if colon <= 0 || !validScheme(s.In(b)) {
 		return ErrURI
@@ -105,10 +111,8 @@ func parseSIPURI(b []byte, s Span, u *URI) error {
 		u.HostKind = HostIPv6
 		u.IP, _ = parseIPv6(b[hs+1 : i-1])
 	} else {
-		for i < end && charClass[b[i]]&cHost != 0 {
-			i++
-		}
-		if err := checkHostName(b[hs:i], &u.HostKind, &u.IP); err != nil {
+		var err error
+		if i, err = scanHost(b, i, end, &u.HostKind, &u.IP); err != nil {
 			return err
 		}
 	}
@@ -163,10 +167,37 @@ func parseSIPURI(b []byte, s Span, u *URI) error {
 	return nil
 }
 
+// scanHost reads the host at b[i:end], the longest run of hostname
+// characters, checks it with checkHostName and returns where it ends. A
+// dotted quad that the next byte does not continue is that whole run, so it
+// is parsed in the same pass.
+func scanHost(b []byte, i, end int32, kind *HostKind, ip *netip.Addr) (int32, error) {
+	if a4, n, ok := scanIPv4(b[i:end]); ok {
+		if j := i + int32(n); j == end || charClass[b[j]]&cHost == 0 {
+			*kind = HostIPv4
+			*ip = netip.AddrFrom4(a4)
+			return j, nil
+		}
+	}
+	j := i
+	for j < end && charClass[b[j]]&cHost != 0 {
+		j++
+	}
+	return j, checkHostName(b[i:j], kind, ip)
+}
+
 // checkHostName accepts a hostname or an IPv4 address: labels of alphanum and
 // "-", separated by ".", an optional final "."; an all-digit name must be a
 // valid dotted quad.
 func checkHostName(h []byte, kind *HostKind, ip *netip.Addr) error {
+	// A dotted quad, the usual host on the data path, is settled by the
+	// IPv4 parser alone: it accepts only digits and dots, which the label
+	// rules below would send to it anyway.
+	if a4, n, ok := scanIPv4(h); ok && n == len(h) {
+		*kind = HostIPv4
+		*ip = netip.AddrFrom4(a4)
+		return nil
+	}
 	if len(h) == 0 {
 		return ErrHost
 	}

@@ -36,7 +36,15 @@ func ParseVia(b []byte, s Span, v *Via) error {
 	i, end := skipLWS(b, s.Start, s.End), s.End
 	// sent-protocol: token SLASH token SLASH token
 	var parts [3]Span
-	for p := 0; p < 3; p++ {
+	p := 0
+	if end-i >= 8 && string(b[i:i+8]) == "SIP/2.0/" {
+		// As every Via is written: the loop below would find these two
+		// tokens and slashes, byte by byte.
+		parts[0], parts[1] = Span{i, i + 3}, Span{i + 4, i + 7}
+		i = skipLWS(b, i+8, end)
+		p = 2
+	}
+	for ; p < 3; p++ {
 		ts := i
 		for i < end && isToken(b[i]) {
 			i++
@@ -74,10 +82,8 @@ func ParseVia(b []byte, s Span, v *Via) error {
 		v.HostKind = HostIPv6
 		v.IP, _ = parseIPv6(b[hs+1 : i-1])
 	} else {
-		for i < end && charClass[b[i]]&cHost != 0 {
-			i++
-		}
-		if err := checkHostName(b[hs:i], &v.HostKind, &v.IP); err != nil {
+		var err error
+		if i, err = scanHost(b, i, end, &v.HostKind, &v.IP); err != nil {
 			return err
 		}
 	}
