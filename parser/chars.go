@@ -1,5 +1,10 @@
 package parser
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // Byte classes of RFC 3261 §25.1, as 256-entry tables indexed by the byte:
 // one load per byte on the scanning paths, no branches on ranges.
 const (
@@ -126,3 +131,25 @@ var stopClass = func() (t [256]uint8) {
 	t['='] |= sNameStop
 	return t
 }()
+
+// wordEnd returns the index of the first byte of p that is a space, a control
+// character or DEL (what ends a Request-URI or a Call-ID word), or len(p),
+// eight bytes at a time. In each word, (x - 0x21…) & ^x & 0x80… flags the
+// bytes under 0x21 and the same with x ^ 0x7f… flags DEL; a borrow can set
+// flags only above a flagged byte, so the lowest flag is exact.
+func wordEnd(p []byte) int {
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		x := binary.LittleEndian.Uint64(p[i:])
+		d := x ^ 0x7f7f7f7f7f7f7f7f
+		if f := ((x-0x2121212121212121)&^x | (d-0x0101010101010101)&^d) & 0x8080808080808080; f != 0 {
+			return i + bits.TrailingZeros64(f)>>3
+		}
+	}
+	for ; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c == 0x7f {
+			return i
+		}
+	}
+	return i
+}

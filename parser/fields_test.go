@@ -283,3 +283,33 @@ func TestHasCtlOrSpace(t *testing.T) {
 		}
 	}
 }
+
+func TestWordEnd(t *testing.T) {
+	naive := func(p []byte) int {
+		for i, c := range p {
+			if c <= ' ' || c == 0x7f {
+				return i
+			}
+		}
+		return len(p)
+	}
+	rng := uint64(7)
+	for i := 0; i < 40000; i++ {
+		p := make([]byte, i%41)
+		for j := range p {
+			rng = rng*6364136223846793005 + 1442695040888963407
+			p[j] = byte(rng>>33) | 0x21 // mostly printable or high bytes
+			switch rng >> 59 {
+			case 0:
+				p[j] = byte(rng >> 40 & 0x3f) // now and then a low byte
+			case 1:
+				p[j] = 0x7f
+			case 2:
+				p[j] = 0x80 | byte(rng>>40)&1 // bytes next to DEL
+			}
+		}
+		if got, want := wordEnd(p), naive(p); got != want {
+			t.Fatalf("%q: got %d, want %d", p, got, want)
+		}
+	}
+}

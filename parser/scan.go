@@ -292,9 +292,7 @@ func (m *Message) parseStartLine(pos, ce int32) error {
 	m.method = LookupMethod(b[pos:i])
 	i++
 	u := i
-	for i < ce && b[i] > ' ' && b[i] != 0x7f {
-		i++
-	}
+	i += int32(wordEnd(b[i:ce]))
 	m.ruri = Span{u, i}
 	if i == u || i == ce || b[i] != ' ' || !validScheme(b[u:i]) {
 		return m.fail(u, ErrRequestURI)
@@ -310,6 +308,9 @@ func (m *Message) parseStartLine(pos, ce int32) error {
 // validVersion checks "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitively. Which
 // version is acceptable (505) is the proxy's decision, not the parser's.
 func validVersion(v []byte) bool {
+	if string(v) == "SIP/2.0" {
+		return true // as nearly every message writes it
+	}
 	if len(v) < 7 || !hasPrefixFold(v, "SIP/") {
 		return false
 	}

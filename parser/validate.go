@@ -98,10 +98,6 @@ var missing = [kindCount]error{
 // validCallID checks callid = word [ "@" word ]: no white space, no control
 // characters (RFC 3261 §25.1).
 func validCallID(b []byte, s Span) bool {
-	for i := s.Start; i < s.End; i++ {
-		if c := b[i]; c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
+	id := s.In(b)
+	return wordEnd(id) == len(id)
 }
