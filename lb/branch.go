@@ -30,11 +30,17 @@ const (
 
 const hexDigits = "0123456789abcdef"
 
+// appendHex appends v as digits (at most 16) lower-case hex digits,
+// zero-padded. They are written into a local array and appended at once: one
+// capacity check instead of one per digit.
 func appendHex(dst []byte, v uint64, digits int) []byte {
+	var buf [16]byte
+	digits = min(digits, len(buf))
 	for i := digits - 1; i >= 0; i-- {
-		dst = append(dst, hexDigits[(v>>(uint(i)*4))&0xf])
+		buf[i] = hexDigits[v&0xf]
+		v >>= 4
 	}
-	return dst
+	return append(dst, buf[:digits]...)
 }
 
 // parseHex reads exactly len(b) hex digits.
