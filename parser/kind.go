@@ -99,13 +99,12 @@ func (k Kind) Name() string {
 // bytes, case-folded) and its length: one multiply, and one probe and one or
 // two word compares settle the usual case.
 //
-// Every lookup is of a token (the header scanner and LookupKind prove that
-// first), and for a token OR-ing 0x20 into every byte is an exact case fold
-// against a lower-case name of letters, digits and "-": only an upper-case
-// letter maps onto a lower-case letter, and the bytes that would map onto "-"
-// or a digit (CR, control characters) are not token characters.
+// The compare folds only the letters of the table's name (see foldMatch), so
+// a match proves every byte of the input: a "-" must be a "-", never a CR
+// that folds to it. The input need not be checked for token characters
+// first.
 const (
-	kindTableSize = 256 // power of two, well above 2×kindCount
+	kindTableSize = 128 // power of two, well above 2×kindCount
 	kindHashMul   = 0x9E3779B97F4A7C15
 	foldWord      = 0x2020202020202020
 )
@@ -118,10 +117,10 @@ type kindEntry struct {
 
 var kindTable [kindTableSize]kindEntry
 
-// kindSlot is the first table slot for a name of length n whose folded,
-// masked first word is x0.
+// kindSlot is the first table slot for a name of length n whose first word,
+// case-folded and masked to the name, is x0.
 func kindSlot(x0 uint64, n int) uint32 {
-	return uint32(((x0 + uint64(n)) * kindHashMul) >> (64 - 8))
+	return uint32(((x0 + uint64(n)) * kindHashMul) >> (64 - 7))
 }
 
 func init() {
@@ -145,10 +144,9 @@ func init() {
 // lowBytes[n] keeps the n low bytes of a word.
 var lowBytes = [9]uint64{0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff, 0xffffffffffff, 0xffffffffffffff, 0xffffffffffffffff}
 
-// foldedWord returns the first n (1 to 8) bytes of p as a little-endian word
-// with 0x20 OR-ed into each byte. It reads up to eight bytes of p when p has
-// them; those past n are masked off.
-func foldedWord(p []byte, n int) uint64 {
+// nameWord returns the first n (1 to 8) bytes of p as a little-endian word.
+// It reads eight bytes of p when p has them; those past n are masked off.
+func nameWord(p []byte, n int) uint64 {
 	var x uint64
 	if len(p) >= 8 {
 		x = binary.LittleEndian.Uint64(p)
@@ -157,12 +155,21 @@ func foldedWord(p []byte, n int) uint64 {
 			x |= uint64(c) << (8 * (i & 7))
 		}
 	}
-	return (x | foldWord) & lowBytes[n]
+	return x & lowBytes[n]
 }
 
-// tokenKind finds the kind of the header name p[:n], which must be a token
-// (every byte a token character, see kindTable); p may go on past the name.
-func tokenKind(p []byte, n int) Kind {
+// foldMatch reports whether the input word x equals the lower-case name word
+// w with its letters in either case. Letters are the only bytes of w with
+// 0x40 set (digits, "-" and the zero padding have it clear), so shifting
+// that bit down to 0x20 gives the fold mask: exactly the bits a case fold
+// may set.
+func foldMatch(x, w uint64) bool {
+	return x|(w>>1&foldWord) == w
+}
+
+// nameKind finds the kind of the header name p[:n] (any bytes; only a known
+// name in any case matches); p may go on past the name.
+func nameKind(p []byte, n int) Kind {
 	switch {
 	case n == 1:
 		if c := p[0] | 0x20; c >= 'a' && c <= 'z' {
@@ -172,15 +179,16 @@ func tokenKind(p []byte, n int) Kind {
 	case n <= 0 || n > 24 || n > len(p):
 		return KindOther
 	}
-	x0 := foldedWord(p, min(n, 8))
-	for i := kindSlot(x0, n); ; i = (i + 1) & (kindTableSize - 1) {
+	m := min(n, 8)
+	x0 := nameWord(p, m)
+	for i := kindSlot((x0|foldWord)&lowBytes[m], n); ; i = (i + 1) & (kindTableSize - 1) {
 		e := &kindTable[i]
 		if e.kind == KindOther {
 			return KindOther
 		}
-		if int(e.n) == n && e.words[0] == x0 &&
-			(n <= 8 || e.words[1] == foldedWord(p[8:], min(n-8, 8))) &&
-			(n <= 16 || e.words[2] == foldedWord(p[16:], n-16)) {
+		if int(e.n) == n && foldMatch(x0, e.words[0]) &&
+			(n <= 8 || foldMatch(nameWord(p[8:], min(n-8, 8)), e.words[1])) &&
+			(n <= 16 || foldMatch(nameWord(p[16:], n-16), e.words[2])) {
 			return e.kind
 		}
 	}
@@ -193,7 +201,7 @@ func LookupKind(name []byte) Kind {
 			return KindOther
 		}
 	}
-	return tokenKind(name, len(name))
+	return nameKind(name, len(name))
 }
 
 // Method identifies a request method. Methods are case-sensitive (RFC 3261

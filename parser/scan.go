@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // Parse indexes the SIP message in b into m: the start line, every header
@@ -110,22 +111,47 @@ func Parse(b []byte, m *Message) error {
 		if m.nhdr == MaxHeaders {
 			return m.fail(pos, ErrTooManyHeaders)
 		}
-		// The field name: a token, then optional blanks and the colon. One
-		// pass proves the name valid and finds where it ends, so the kind
-		// lookup can fold case a word at a time (see kindTable).
-		ne := 0
-		for ne < len(line) && charClass[line[ne]]&cToken != 0 {
-			ne++
+		// The field name ends at the first colon (blanks may precede it).
+		// The colon is looked for a word at a time: most names fit in the
+		// first word or two. In x ^ ':'…, (x - 0x01…) & ^x & 0x80… flags
+		// the zero bytes, and its lowest flag is exact.
+		colon := -1
+		for i := 0; ; i += 8 {
+			if i+8 > len(line) {
+				for ; i < len(line); i++ {
+					if line[i] == ':' {
+						colon = i
+						break
+					}
+				}
+				break
+			}
+			x := binary.LittleEndian.Uint64(line[i:]) ^ 0x3a3a3a3a3a3a3a3a
+			if f := (x - 0x0101010101010101) &^ x & 0x8080808080808080; f != 0 {
+				colon = i + bits.TrailingZeros64(f)>>3
+				break
+			}
 		}
-		colon := ne
-		for colon < len(line) && isWS(line[colon]) {
-			colon++
+		ne := max(colon, 0)
+		for ne > 0 && isWS(line[ne-1]) {
+			ne--
+		}
+		// A known name is found by a compare that proves every byte; only
+		// an unknown one is checked byte by byte for token characters.
+		k := nameKind(line, ne)
+		if k == KindOther {
+			for _, c := range line[:ne] {
+				if charClass[c]&cToken == 0 {
+					ne = 0
+					break
+				}
+			}
 		}
 		h := &m.hdr[m.nhdr]
 		m.nhdr++
 		h.next = -1
 		h.End = le + 1
-		if ne == 0 || colon == len(line) || line[colon] != ':' {
+		if ne == 0 {
 			// Not a header field. Index it as KindOther so it is still
 			// copied through byte for byte, and report it.
 			h.Kind = KindOther
@@ -138,7 +164,6 @@ func Parse(b []byte, m *Message) error {
 			pos = le + 1
 			continue
 		}
-		k := tokenKind(line, ne)
 		h.Kind = k
 		h.Name = Span{pos, pos + int32(ne)}
 		// The value, without the LWS around it (an empty value sits at the
