@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -391,5 +393,38 @@ func checkForwarded(t *testing.T, sent []byte, got rx) {
 		if a[i].name != b[i].name || (a[i].name != "Via" && a[i].name != "v" && !strings.EqualFold(a[i].name, "via") && a[i].value != b[i].value) {
 			t.Errorf("line %d: sent %q: %q, forwarded %q: %q", i, a[i].name, a[i].value, b[i].name, b[i].value)
 		}
+	}
+}
+
+// TestSpreadRequests: with SpreadRequests, one phone's requests reach both
+// workers, while one back end's responses all reach the same one (they stay
+// in order).
+func TestSpreadRequests(t *testing.T) {
+	uas := newPeer(t, "uas")
+	uas.serveUAS()
+	path := filepath.Join(t.TempDir(), "dispatcher.list")
+	os.WriteFile(path, []byte("1 sip:"+uas.addr.String()+"\n"), 0o644)
+	e, err := New(Config{Listen: []Listen{{Transport: "udp", Addr: netip.MustParseAddrPort("127.0.0.1:0")}},
+		DispatcherList: path, Workers: 2, CookieKey: "k", NoProbe: true, SpreadRequests: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEngine(t, e)
+	phone := newPhone(t, "phone")
+	for i := 0; i < 200; i++ {
+		phone.transact(e.Addrs()[0], reqSpec{method: "OPTIONS", ruri: "sip:x@h", callID: fmt.Sprint("spread-", i),
+			branch: fmt.Sprint("z9hG4bK-spread-", i), fromTag: "f", cseq: 1, from: phone.addr}.String(), "200", isStatus(200))
+	}
+	var reqs, resps []uint64
+	for _, w := range e.workers {
+		reqs = append(reqs, w.p.st.requests[parser.MethodOPTIONS].Load())
+		resps = append(resps, w.p.st.responses.Load())
+	}
+	if reqs[0] == 0 || reqs[1] == 0 {
+		t.Errorf("requests per worker %v: not spread", reqs)
+	}
+	if resps[0] != 0 && resps[1] != 0 {
+		t.Errorf("responses per worker %v: one back end's responses crossed workers", resps)
 	}
 }

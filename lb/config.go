@@ -66,6 +66,14 @@ type Config struct {
 	Workers int
 	// Batch is how many datagrams one recvmmsg/sendmmsg moves (default 32).
 	Batch int
+	// SpreadRequests hands UDP requests to the workers at random instead
+	// of by the kernel's hash of the sender's address and port, so one busy
+	// peer (a carrier's SBC sending every call from one socket) uses every
+	// core, as Kamailio's children sharing one socket do. Responses keep the
+	// hash, so back-to-back responses of a back end stay in order. The
+	// price: two requests of one peer sent back to back may cross (two
+	// in-dialog INFOs, say), as with Kamailio. Off by default: order first.
+	SpreadRequests bool
 	// CookieKey keys the Record-Route cookie and the Via branch MAC. Copies
 	// of sipfront sharing a key route each other's dialogs; a restart with
 	// the same key keeps dialogs routable. Empty: a random key per process.

@@ -154,6 +154,14 @@ func (e *Engine) openUDP(l Listen) (*ident, error) {
 		e.stats = append(e.stats, st)
 		e.workers = append(e.workers, newUDPWorker(e, c, st, id))
 	}
+	if e.cfg.Workers > 1 && e.cfg.SpreadRequests {
+		// Requests at random, responses ("SIP/...") by the flow hash.
+		if err := id.udp.SpreadRandomly(e.cfg.Workers, 0x5349502f); err != nil {
+			// An old kernel without SO_ATTACH_REUSEPORT_CBPF: the flow hash
+			// still works, one peer per core.
+			e.log.Warn("udp: requests spread by flow (random spreading unavailable)", "err", err)
+		}
+	}
 	return id, nil
 }
 

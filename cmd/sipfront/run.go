@@ -48,6 +48,7 @@ type options struct {
 	alg        string
 	workers    int
 	batch      int
+	spread     bool
 	cookieKey  string
 	advertise  string
 	strict     bool
@@ -98,6 +99,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.alg, "alg", "hash-callid", "selection `ALGORITHM`, by Kamailio number or name (0 hash-callid, 1 hash-from, 2 hash-to, 3 hash-ruri, 4 round-robin, 5 hash-authuser, 6 random, 8 priority, 9 weight, 11 relative-weight)")
 	fs.IntVar(&o.workers, "workers", 0, "receive workers (sockets) per UDP listen address; 0 = one per core")
 	fs.IntVar(&o.batch, "batch", 32, "datagrams per recvmmsg/sendmmsg call")
+	fs.BoolVar(&o.spread, "udp-spread-requests", false, "hand UDP requests to the workers at random, not by sender, so one busy peer (an SBC) uses every core; two requests of one peer sent back to back may then cross, as with Kamailio")
 	fs.StringVar(&o.cookieKey, "cookie-key", "", "secret `KEY` for Record-Route cookies and branch MACs; copies sharing it route each other's dialogs (empty: random per run)")
 	fs.StringVar(&o.advertise, "advertise", "", "`IP:PORT` written in Via, Record-Route and Path instead of the listen address")
 	fs.BoolVar(&o.strict, "strict", false, "refuse a destination list with any skipped line")
@@ -258,6 +260,7 @@ func (o *options) config(stderr io.Writer) (lb.Config, *slog.Logger, error) {
 		Set:            o.set,
 		Workers:        o.workers,
 		Batch:          o.batch,
+		SpreadRequests: o.spread,
 		CookieKey:      o.cookieKey,
 		Strict:         o.strict,
 		NoRecordRoute:  o.noRR,

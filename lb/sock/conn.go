@@ -363,3 +363,57 @@ func asyncErr(e syscall.Errno) bool {
 	}
 	return false
 }
+
+// Classic BPF for SO_ATTACH_REUSEPORT_CBPF. The program sees the UDP
+// payload at offset 0 and returns the index of the socket in the
+// SO_REUSEPORT group; an index past the group makes the kernel fall back to
+// its hash of the sender's address and port.
+const (
+	skfAdOff    = -0x1000
+	skfAdRandom = 56
+	bpfLdWAbs   = 0x20 // BPF_LD | BPF_W | BPF_ABS
+	bpfJeqK     = 0x15 // BPF_JMP | BPF_JEQ | BPF_K
+	bpfAluModK  = 0x94 // BPF_ALU | BPF_MOD | BPF_K
+	bpfRetA     = 0x16 // BPF_RET | BPF_A
+	bpfRetK     = 0x06 // BPF_RET | BPF_K
+)
+
+// SpreadRandomly makes the kernel hand each datagram arriving for this
+// socket's SO_REUSEPORT group to one of its n sockets at random, instead of
+// by a hash of the sender's address and port, except datagrams whose
+// payload starts with keep (when non-zero: the first four bytes, big
+// endian), which keep the hash. With the hash every datagram of one busy
+// peer (a carrier's SBC, a load generator) lands on one socket and one core;
+// spread at random, any socket may get any datagram, which suits a caller
+// that keeps no state per flow but gives up the order of one peer's
+// datagrams. It applies to the whole group; call it once all n sockets are
+// bound.
+func (c *Conn) SpreadRandomly(n int, keep uint32) error {
+	if n < 1 {
+		return ErrBatchRange
+	}
+	off := int32(skfAdOff + skfAdRandom) // a negative offset selects the ancillary load
+	prog := []unix.SockFilter{
+		{Code: bpfLdWAbs, K: 0},                // A = first 4 payload bytes (a shorter payload ends the program: index 0)
+		{Code: bpfJeqK, Jt: 3, Jf: 0, K: keep}, // kept prefix: to the last instruction
+		{Code: bpfLdWAbs, K: uint32(off)},      // A = random
+		{Code: bpfAluModK, K: uint32(n)},       // A %= n
+		{Code: bpfRetA},                        // socket A
+		{Code: bpfRetK, K: 0xffffffff},         // past the group: the kernel's hash
+	}
+	if keep == 0 {
+		prog = prog[2:5]
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	var serr error
+	err := c.rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF, &fprog)
+	})
+	if err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("sock: SO_ATTACH_REUSEPORT_CBPF: %w", serr)
+	}
+	return nil
+}

@@ -620,3 +620,70 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("a Stats.Sent = %d", st.Sent)
 	}
 }
+
+// TestSpreadRandomly: one peer's datagrams reach every socket of the group
+// once random steering is attached (with the default hash they all go to
+// one).
+func TestSpreadRandomly(t *testing.T) {
+	const n = 4
+	var conns []*Conn
+	addr := netip.MustParseAddrPort("127.0.0.1:0")
+	for i := 0; i < n; i++ {
+		c, err := ListenUDP("udp4", addr, Options{ReusePort: true, RecvBuf: 4 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		addr = c.LocalAddr()
+		conns = append(conns, c)
+	}
+	// Datagrams starting "keep" stay with the hash: one socket only.
+	if err := conns[0].SpreadRandomly(n, 0x6b656570); err != nil {
+		t.Fatal(err)
+	}
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	const sent = 400
+	for i := 0; i < sent; i++ {
+		peer.WriteToUDPAddrPort([]byte("spread"), addr)
+		peer.WriteToUDPAddrPort([]byte("keep it"), addr)
+		if i%50 == 49 {
+			time.Sleep(time.Millisecond) // no receive buffer overflows: this counts datagrams
+		}
+	}
+	total, keptOn := 0, 0
+	for i, c := range conns {
+		b := NewBatch(64, 16)
+		spread, kept := 0, 0
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		for {
+			k, err := c.ReadBatch(b)
+			if err != nil {
+				break
+			}
+			for _, m := range b.Msgs[:k] {
+				if strings.HasPrefix(string(m.Buf[:m.N]), "keep") {
+					kept++
+				} else {
+					spread++
+				}
+			}
+		}
+		if spread == 0 {
+			t.Errorf("socket %d got nothing of %d datagrams from one peer", i, sent)
+		}
+		if kept > 0 {
+			keptOn++
+			if kept != sent {
+				t.Errorf("socket %d got %d of the %d kept datagrams", i, kept, sent)
+			}
+		}
+		total += spread + kept
+	}
+	if total != 2*sent || keptOn != 1 {
+		t.Errorf("%d of %d datagrams received; the kept ones on %d sockets", total, 2*sent, keptOn)
+	}
+}
