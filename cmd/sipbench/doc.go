@@ -15,8 +15,10 @@
 //
 // Everything is built on lb/sock's recvmmsg/sendmmsg batches and the zero-copy
 // parser, so one core of sipbench outpaces one core of the proxy under test.
-// Only loopback targets are accepted by flood; run every mode on loopback or in
-// a private network namespace.
+// flood accepts only loopback targets, and 10.0.0.0/8 ones when it runs in a
+// network namespace other than the host's (a flood across a veth pair between
+// two namespaces made for the test, as bench/ does for the XDP filter); run
+// every mode on loopback or in a private network namespace.
 //
 // Memory: every worker allocates its sockets, batches, call or answer table
 // and timing wheel at start; the per-message path (parse, match, write,

@@ -5,7 +5,12 @@ package main
 // sends them all, each with its source address set per message through
 // IP_PKTINFO (lb/sock's Msg.Local), which Linux accepts for any local address,
 // and every address of 127/8 is local. Targets and sources outside 127/8 are
-// refused.
+// refused, with one exception: a process running in a network namespace other
+// than the host's initial one may also use 10.0.0.0/8, so that a flood can
+// cross a veth pair between two namespaces made for the test (the XDP filter
+// sees only traffic that arrives on an interface). The sources must then be
+// local in that namespace, as 127/8 is: `ip route add local 10.X.0.0/16 dev
+// lo` makes a whole range local.
 //
 // Kinds: junk (random bytes), malformed (SIP-looking messages broken in one
 // of several ways the parser must reject), scan (OPTIONS as SIPVicious sends
@@ -18,7 +23,9 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/sipfront/sipfront/lb/sock"
@@ -154,16 +161,48 @@ func nthAddr(base netip.Addr, n int) netip.Addr {
 
 func in127(a netip.Addr) bool { return a.Is4() && a.As4()[0] == 127 }
 
+func in10(a netip.Addr) bool { return a.Is4() && a.As4()[0] == 10 }
+
+// isolatedNetns reports whether the calling thread runs in a network
+// namespace other than the host's initial one: a namespace made apart from
+// the host's network (ip netns add, unshare), whose 10/8 addresses reach only
+// what was put there. The initial namespace is read from kthreadd (PID 2):
+// kernel threads never leave it, and PID 1 may not be readable. False when it
+// cannot tell (no /proc, a PID namespace where PID 2 is not kthreadd).
+func isolatedNetns() bool {
+	comm, err := os.ReadFile("/proc/2/comm")
+	if err != nil || string(comm) != "kthreadd\n" {
+		return false
+	}
+	host, err := os.Stat("/proc/2/ns/net")
+	if err != nil {
+		return false
+	}
+	self, err := os.Stat("/proc/thread-self/ns/net")
+	if err != nil {
+		return false
+	}
+	a, ok1 := self.Sys().(*syscall.Stat_t)
+	b, ok2 := host.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && (a.Ino != b.Ino || a.Dev != b.Dev)
+}
+
+// floodAllowed reports whether flood may send to or from a: loopback
+// anywhere, 10.0.0.0/8 only inside a namespace of its own (isolated).
+func floodAllowed(a netip.Addr, isolated bool) bool {
+	return in127(a) || (isolated && in10(a))
+}
+
 func runFlood(args []string, stdout, stderr io.Writer, stop context.Context) int {
 	fs := flag.NewFlagSet("flood", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg floodConfig
-	target := fs.String("target", "127.0.0.1:5060", "`IP:PORT` to flood (127.0.0.0/8 only)")
+	target := fs.String("target", "127.0.0.1:5060", "`IP:PORT` to flood (127.0.0.0/8; 10.0.0.0/8 too when run in a network namespace other than the host's)")
 	fs.Float64Var(&cfg.Rate, "rate", 1000, "datagrams per second")
 	fs.Int64Var(&cfg.Count, "count", 0, "datagrams in total (0: rate × duration)")
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "longest run")
 	fs.IntVar(&cfg.Sources, "sources", 256, "source addresses, consecutive from -src")
-	src := fs.String("src", "127.1.0.1", "first source `IP` (127.0.0.0/8)")
+	src := fs.String("src", "127.1.0.1", "first source `IP` (127.0.0.0/8, or 10.0.0.0/8 as -target; each must be local)")
 	kind := fs.String("kind", "mix", "junk, malformed, scan, register, invite or mix")
 	fs.IntVar(&cfg.Batch, "batch", 64, "datagrams per sendmmsg")
 	jsonOut := fs.String("json", "-", "where to write the JSON summary (`FILE`, - for stdout)")
@@ -187,15 +226,22 @@ func runFlood(args []string, stdout, stderr io.Writer, stop context.Context) int
 			cfg.Kind = i
 		}
 	}
+	isolated := isolatedNetns()
+	last := nthAddr(cfg.SrcBase, max(cfg.Sources, 1)-1)
 	switch {
 	case cfg.Kind < 0:
 		return fail("-kind %q: want junk, malformed, scan, register, invite or mix", *kind)
-	case !in127(cfg.Target.Addr()):
-		return fail("-target must be in 127.0.0.0/8")
+	case !floodAllowed(cfg.Target.Addr(), isolated):
+		if in10(cfg.Target.Addr()) {
+			return fail("-target in 10.0.0.0/8 only from a network namespace other than the host's; here it must be in 127.0.0.0/8")
+		}
+		return fail("-target must be in 127.0.0.0/8 (or 10.0.0.0/8 inside a network namespace of its own)")
 	case cfg.Sources < 1 || cfg.Sources > 1<<20:
 		return fail("-sources must be 1..1048576")
-	case !in127(cfg.SrcBase) || !in127(nthAddr(cfg.SrcBase, cfg.Sources-1)):
+	case in127(cfg.Target.Addr()) && (!in127(cfg.SrcBase) || !in127(last) || last.Less(cfg.SrcBase)):
 		return fail("-src and -sources must stay inside 127.0.0.0/8")
+	case in10(cfg.Target.Addr()) && (!in10(cfg.SrcBase) || !in10(last) || last.Less(cfg.SrcBase)):
+		return fail("-src and -sources must stay inside 10.0.0.0/8 for a target there")
 	case cfg.Rate <= 0 || cfg.Duration <= 0:
 		return fail("-rate and -duration must be positive")
 	case cfg.Batch < 1 || cfg.Batch > 1024:
@@ -220,7 +266,11 @@ func runFlood(args []string, stdout, stderr io.Writer, stop context.Context) int
 }
 
 func floodRun(cfg *floodConfig, stop context.Context) (*floodResult, error) {
-	conn, err := sock.ListenUDP("udp4", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0), sock.Options{SendBuf: 4 << 20})
+	bind := netip.MustParseAddr("127.0.0.1")
+	if !in127(cfg.Target.Addr()) {
+		bind = netip.IPv4Unspecified() // the sources (IP_PKTINFO) are not on lo's 127/8
+	}
+	conn, err := sock.ListenUDP("udp4", netip.AddrPortFrom(bind, 0), sock.Options{SendBuf: 4 << 20})
 	if err != nil {
 		return nil, err
 	}
