@@ -313,3 +313,35 @@ func TestWordEnd(t *testing.T) {
 		}
 	}
 }
+
+func TestValueEnd(t *testing.T) {
+	naive := func(b []byte, j, end int32) int32 {
+		for j < end && stopClass[b[j]]&sValueStop == 0 {
+			j++
+		}
+		return j
+	}
+	rng := uint64(11)
+	for i := 0; i < 40000; i++ {
+		p := make([]byte, i%43)
+		for j := range p {
+			rng = rng*6364136223846793005 + 1442695040888963407
+			p[j] = byte(rng>>33) | 0x21
+			switch rng >> 59 {
+			case 0:
+				p[j] = byte(rng >> 40 & 0x3f) // controls, blanks and some marks
+			case 1:
+				p[j] = ';'
+			case 2:
+				p[j] = 0x3b ^ byte(1<<(rng>>40&7)) // one bit away from ";"
+			}
+		}
+		j := int32(0)
+		if len(p) > 0 {
+			j = int32((rng >> 20) % uint64(len(p)))
+		}
+		if got, want := valueEnd(p, j, int32(len(p))), naive(p, j, int32(len(p))); got != want {
+			t.Fatalf("%q from %d: got %d, want %d", p, j, got, want)
+		}
+	}
+}

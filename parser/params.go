@@ -1,5 +1,10 @@
 package parser
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // ParamIter walks ";"-separated parameters (name[=value]) in a span: URI
 // parameters, Via parameters, header parameters. LWS around ";" and "=" is
 // allowed; a value may be a quoted string (which may contain ";"). Every ";"
@@ -26,13 +31,15 @@ func Params(b []byte, s Span) ParamIter {
 // Next advances to the next parameter. It returns false at the end or on a
 // syntax error (see Err).
 func (it *ParamIter) Next() bool {
-	b := it.b
-	i := skipLWS(b, it.pos, it.end)
-	semi := i < it.end && b[i] == ';'
+	// The bytes up to the end as a slice, and offsets as ints, so that the
+	// loops below index without bounds checks; fields are stored once.
+	p := it.b[:it.end]
+	i := lwsEnd(p, int(it.pos))
+	semi := i < len(p) && p[i] == ';'
 	if semi {
-		i = skipLWS(b, i+1, it.end)
+		i = lwsEnd(p, i+1)
 	}
-	if i >= it.end {
+	if i >= len(p) {
 		if semi {
 			it.err = ErrParam // a ";" with no parameter after it
 		}
@@ -40,60 +47,62 @@ func (it *ParamIter) Next() bool {
 		return false
 	}
 	start := i
-	for _, c := range b[i:it.end] {
-		if stopClass[c]&sNameStop != 0 {
-			break
-		}
+	for i < len(p) && stopClass[p[i]]&sNameStop == 0 {
 		i++
 	}
-	it.name = Span{start, i}
-	if it.name.Empty() {
+	it.name = Span{int32(start), int32(i)}
+	if i == start {
 		it.err = ErrParam
 		it.pos = it.end
 		return false
 	}
-	j := skipLWS(b, i, it.end)
+	j := lwsEnd(p, i)
 	it.hasValue = false
-	it.val = Span{i, i}
-	if j < it.end && b[j] == '=' {
+	val := Span{int32(i), int32(i)}
+	if j < len(p) && p[j] == '=' {
 		it.hasValue = true
-		j = skipLWS(b, j+1, it.end)
+		j = lwsEnd(p, j+1)
 		vs := j
-		if j < it.end && b[j] == '"' {
+		if j < len(p) && p[j] == '"' {
 			j++
-			for j < it.end && b[j] != '"' {
-				if b[j] == '\\' {
+			for j < len(p) && p[j] != '"' {
+				if p[j] == '\\' {
 					j++
 				}
 				j++
 			}
-			if j >= it.end {
+			if j >= len(p) {
+				it.val = val
 				it.err = ErrQuoted
 				it.pos = it.end
 				return false
 			}
 			j++
 		} else {
-			for _, c := range b[j:it.end] {
-				if stopClass[c]&sValueStop != 0 {
-					break
-				}
-				j++
-			}
+			j = int(valueEnd(p, int32(j), it.end))
 		}
-		it.val = Span{vs, j}
+		val = Span{int32(vs), int32(j)}
 		i = j
 	}
-	it.whole = Span{start, i}
+	it.val = val
+	it.whole = Span{int32(start), int32(i)}
 	// Anything but LWS before the next ';' is a syntax error ("a b;c").
-	k := skipLWS(b, i, it.end)
-	if k < it.end && b[k] != ';' {
+	k := lwsEnd(p, i)
+	if k < len(p) && p[k] != ';' {
 		it.err = ErrParam
 		it.pos = it.end
 		return false
 	}
-	it.pos = k
+	it.pos = int32(k)
 	return true
+}
+
+// lwsEnd returns the first offset at or after i that is not LWS, or len(p).
+func lwsEnd(p []byte, i int) int {
+	for i < len(p) && isLWS(p[i]) {
+		i++
+	}
+	return i
 }
 
 // Name returns the current parameter's name as written.
@@ -121,4 +130,32 @@ func Param(b []byte, s Span, name string) (value Span, ok bool) {
 		}
 	}
 	return Span{}, false
+}
+
+// valueEnd returns the first offset in [j, end) whose byte ends an unquoted
+// parameter value (";", SP, HTAB, CR or LF: sValueStop), or end. Values such
+// as branches and cookies are long, so it looks eight bytes at a time for
+// candidates: bytes under 0x21 ((x - 0x21…) & ^x & 0x80…) and ";" (the same
+// test for zero on x ^ ";"…). The lowest flag is exact; a candidate that is
+// not a stop (another control character) is stepped over.
+func valueEnd(b []byte, j, end int32) int32 {
+	p, i := b[:end], int(j)
+	for i+8 <= len(p) {
+		x := binary.LittleEndian.Uint64(p[i : i+8])
+		s := x ^ 0x3b3b3b3b3b3b3b3b
+		f := ((x-0x2121212121212121)&^x | (s-0x0101010101010101)&^s) & 0x8080808080808080
+		if f == 0 {
+			i += 8
+			continue
+		}
+		k := i + bits.TrailingZeros64(f)>>3
+		if stopClass[p[k]]&sValueStop != 0 {
+			return int32(k)
+		}
+		i = k + 1
+	}
+	for i < len(p) && stopClass[p[i]]&sValueStop == 0 {
+		i++
+	}
+	return int32(i)
 }

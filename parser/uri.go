@@ -168,9 +168,12 @@ func parseSIPURI(b []byte, s Span, u *URI) error {
 }
 
 // scanHost reads the host at b[i:end], the longest run of hostname
-// characters, checks it with checkHostName and returns where it ends. A
-// dotted quad that the next byte does not continue is that whole run, so it
-// is parsed in the same pass.
+// characters, checks it as checkHostName does and returns where it ends.
+// Both usual hosts are settled in one pass: a dotted quad that the next byte
+// does not continue is that whole run, and a name gets the label rules on
+// the way (previous byte "." at the start: no empty label, no label that
+// starts or ends with "-"). A run of digits and dots only goes to
+// checkHostName, which decides whether it is an address.
 func scanHost(b []byte, i, end int32, kind *HostKind, ip *netip.Addr) (int32, error) {
 	if a4, n, ok := scanIPv4(b[i:end]); ok {
 		if j := i + int32(n); j == end || charClass[b[j]]&cHost == 0 {
@@ -179,11 +182,41 @@ func scanHost(b []byte, i, end int32, kind *HostKind, ip *netip.Addr) (int32, er
 			return j, nil
 		}
 	}
-	j := i
-	for j < end && charClass[b[j]]&cHost != 0 {
-		j++
+	p := b[i:end]
+	prev := byte('.')
+	allNum := true
+	j := 0
+	for ; j < len(p); j++ {
+		c := p[j]
+		cl := charClass[c]
+		if cl&cHost == 0 {
+			break
+		}
+		switch c {
+		case '.':
+			if prev == '.' || prev == '-' {
+				return i + int32(j), ErrHost
+			}
+		case '-':
+			if prev == '.' {
+				return i + int32(j), ErrHost
+			}
+			allNum = false
+		default:
+			if cl&cDigit == 0 {
+				allNum = false
+			}
+		}
+		prev = c
 	}
-	return j, checkHostName(b[i:j], kind, ip)
+	if j == 0 || allNum {
+		return i + int32(j), checkHostName(p[:j], kind, ip)
+	}
+	if prev == '-' {
+		return i + int32(j), ErrHost
+	}
+	*kind = HostName
+	return i + int32(j), nil
 }
 
 // checkHostName accepts a hostname or an IPv4 address: labels of alphanum and
