@@ -24,6 +24,18 @@ type peer struct {
 
 	mu   sync.Mutex
 	seen []rx // every message received, for assertions after the fact
+	// tally, when set, replaces seen for long runs: the methods of the
+	// requests received, by Call-ID, in order ("INVITE ACK BYE ").
+	tally map[string]string
+}
+
+// tallyRequests makes the peer keep only the methods of the requests it
+// receives, by Call-ID, instead of every message: a long run would
+// otherwise hold gigabytes of parsed messages.
+func (p *peer) tallyRequests() {
+	p.mu.Lock()
+	p.tally = map[string]string{}
+	p.mu.Unlock()
 }
 
 type rx struct {
@@ -80,7 +92,11 @@ func (p *peer) read() {
 		}
 		r := rx{b: b, from: from, to: p.addr, m: m}
 		p.mu.Lock()
-		p.seen = append(p.seen, r)
+		if p.tally == nil {
+			p.seen = append(p.seen, r)
+		} else if m != nil && m.IsRequest() {
+			p.tally[string(m.CallID())] += string(m.MethodBytes()) + " "
+		}
 		p.mu.Unlock()
 		select {
 		case p.in <- r:
