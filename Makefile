@@ -34,6 +34,7 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	@if [ -x bench/run ]; then bench/run; fi
+	bench/reload-soak.sh
 
 generate:
 	$(GO) generate ./...

@@ -43,20 +43,30 @@ func appendHex(dst []byte, v uint64, digits int) []byte {
 	return append(dst, buf[:digits]...)
 }
 
-// parseHex reads exactly len(b) hex digits.
+// hexVal maps a lower-case hex digit to its value and every other byte to
+// 0xff, so parseHex decodes without a branch per digit.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := 0; i < len(hexDigits); i++ {
+		t[hexDigits[i]] = byte(i)
+	}
+	return t
+}()
+
+// parseHex reads exactly len(b) hex digits (lower case, as appendHex writes
+// them).
 func parseHex(b []byte) (uint64, bool) {
 	var v uint64
+	var bad byte
 	for _, c := range b {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		default:
-			return 0, false
-		}
-		v = v<<4 | uint64(d)
+		d := hexVal[c]
+		bad |= d
+		v = v<<4 | uint64(d&0xf)
+	}
+	if bad&0x80 != 0 {
+		return 0, false
 	}
 	return v, true
 }
