@@ -1,7 +1,6 @@
 package dispatcher
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -17,35 +16,10 @@ type Table struct {
 	addrs []addrEntry // by address, then port, then set
 }
 
-// addrEntry indexes a destination by its address as two integers: the
-// 16-byte form of the (unmapped) IP, then the port. Comparing integers is
-// several times faster than netip.Addr.Compare; IPv6 zones are not part of
-// the key (a destination with a zone matches the same address in any zone).
+// addrEntry indexes a destination by its address (see AddrKey).
 type addrEntry struct {
-	hi, lo uint64
-	port   uint16
-	d      *Dest
-}
-
-func addrKeyOf(ip netip.Addr, port uint16) addrEntry {
-	b := ip.Unmap().As16()
-	return addrEntry{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), port: port}
-}
-
-func cmpEntry(a, b *addrEntry) int {
-	switch {
-	case a.hi != b.hi:
-		if a.hi < b.hi {
-			return -1
-		}
-		return 1
-	case a.lo != b.lo:
-		if a.lo < b.lo {
-			return -1
-		}
-		return 1
-	}
-	return int(a.port) - int(b.port)
+	AddrKey
+	d *Dest
 }
 
 // Set is a destination set.
@@ -103,8 +77,7 @@ func newTable(name string, dests []*Dest) *Table {
 		t.sets = append(t.sets, s)
 		t.all = append(t.all, ds...)
 		for _, d := range ds {
-			e := addrKeyOf(d.Addr.Addr(), d.Addr.Port())
-			e.d = d
+			e := addrEntry{KeyOf(d.Addr.Addr(), d.Addr.Port()), d}
 			t.addrs = append(t.addrs, e)
 			// A named destination is found by any of its targets: a back
 			// end may send from any, and a cookie may name any.
@@ -113,13 +86,12 @@ func newTable(name string, dests []*Dest) *Table {
 				if ap == d.Addr || slices.ContainsFunc(d.targets[:i], func(o target) bool { return o.ap == ap }) {
 					continue
 				}
-				e := addrKeyOf(ap.Addr(), ap.Port())
-				e.d = d
+				e := addrEntry{KeyOf(ap.Addr(), ap.Port()), d}
 				t.addrs = append(t.addrs, e)
 			}
 		}
 	}
-	slices.SortStableFunc(t.addrs, func(a, b addrEntry) int { return cmpEntry(&a, &b) })
+	slices.SortStableFunc(t.addrs, func(a, b addrEntry) int { return a.Compare(&b.AddrKey) })
 	return t
 }
 
@@ -165,9 +137,9 @@ func (t *Table) ByAddr(ap netip.AddrPort) *Dest {
 	if !ap.Addr().IsValid() {
 		return nil
 	}
-	k := addrKeyOf(ap.Addr(), ap.Port())
+	k := KeyOf(ap.Addr(), ap.Port())
 	i := t.lowerBound(&k)
-	if i < len(t.addrs) && cmpEntry(&t.addrs[i], &k) == 0 {
+	if i < len(t.addrs) && t.addrs[i].Compare(&k) == 0 {
 		return t.addrs[i].d
 	}
 	return nil
@@ -183,19 +155,19 @@ func (t *Table) ByIP(ip netip.Addr) *Dest {
 	if !ip.IsValid() {
 		return nil
 	}
-	k := addrKeyOf(ip, 0)
+	k := KeyOf(ip, 0)
 	i := t.lowerBound(&k)
-	if i < len(t.addrs) && t.addrs[i].hi == k.hi && t.addrs[i].lo == k.lo {
+	if i < len(t.addrs) && t.addrs[i].SameIP(&k) {
 		return t.addrs[i].d
 	}
 	return nil
 }
 
-func (t *Table) lowerBound(k *addrEntry) int {
+func (t *Table) lowerBound(k *AddrKey) int {
 	lo, hi := 0, len(t.addrs)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if cmpEntry(&t.addrs[m], k) < 0 {
+		if t.addrs[m].Compare(k) < 0 {
 			lo = m + 1
 		} else {
 			hi = m

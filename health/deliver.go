@@ -123,17 +123,17 @@ func (p *Prober) lookup(ap netip.AddrPort) *peer {
 	if idx == nil || !ap.IsValid() {
 		return nil
 	}
-	k := indexKey(ap)
+	k := dispatcher.KeyOf(ap.Addr(), ap.Port())
 	lo, hi := 0, len(*idx)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if cmpIndex(&(*idx)[m], &k) < 0 {
+		if (*idx)[m].Compare(&k) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	if lo < len(*idx) && cmpIndex(&(*idx)[lo], &k) == 0 {
+	if lo < len(*idx) && (*idx)[lo].Compare(&k) == 0 {
 		return (*idx)[lo].pr
 	}
 	return nil

@@ -1,7 +1,6 @@
 package health
 
 import (
-	"encoding/binary"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
@@ -98,33 +97,10 @@ type member struct {
 	held       bool // taken out by a Retry-After
 }
 
-// indexEntry finds a peer by address, as dispatcher.Table.ByAddr does: two
-// integers of the unmapped 16-byte IP, then the port.
+// indexEntry finds a peer by address, as dispatcher.Table.ByAddr does.
 type indexEntry struct {
-	hi, lo uint64
-	port   uint16
-	pr     *peer
-}
-
-func indexKey(ap netip.AddrPort) indexEntry {
-	b := ap.Addr().Unmap().As16()
-	return indexEntry{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), port: ap.Port()}
-}
-
-func cmpIndex(a, b *indexEntry) int {
-	switch {
-	case a.hi != b.hi:
-		if a.hi < b.hi {
-			return -1
-		}
-		return 1
-	case a.lo != b.lo:
-		if a.lo < b.lo {
-			return -1
-		}
-		return 1
-	}
-	return int(a.port) - int(b.port)
+	dispatcher.AddrKey
+	pr *peer
 }
 
 // Prober probes the destinations of a Dispatcher's current table with
@@ -764,11 +740,9 @@ func (p *Prober) sync(t *dispatcher.Table, now time.Duration) {
 	idx := make([]indexEntry, 0, len(peers))
 	for _, pr := range peers {
 		slots[pr.slot] = pr
-		e := indexKey(pr.addr)
-		e.pr = pr
-		idx = append(idx, e)
+		idx = append(idx, indexEntry{dispatcher.KeyOf(pr.addr.Addr(), pr.addr.Port()), pr})
 	}
-	slices.SortFunc(idx, func(a, b indexEntry) int { return cmpIndex(&a, &b) })
+	slices.SortFunc(idx, func(a, b indexEntry) int { return a.Compare(&b.AddrKey) })
 	p.slots.Store(&slots)
 	p.index.Store(&idx)
 }
