@@ -1,9 +1,6 @@
 package dispatcher
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
+import "math/bits"
 
 // The hash is XXH64 (Yann Collet's xxHash, 64-bit variant): fast, with good
 // avalanche, and specified bit for bit, so every sipfront copy on every
@@ -28,10 +25,10 @@ func Hash(b []byte) uint64 { return xxh64(b, 0, false) }
 func HashMore(h uint64, b []byte) uint64 { return xxh64(b, h, false) }
 
 // HashString is Hash for a string, without converting it.
-func HashString(s string) uint64 { return xxh64s(s, 0) }
+func HashString(s string) uint64 { return xxh64(s, 0, false) }
 
 // HashMoreString is HashMore for a string.
-func HashMoreString(h uint64, s string) uint64 { return xxh64s(s, h) }
+func HashMoreString(h uint64, s string) uint64 { return xxh64(s, h, false) }
 
 // HashFold is Hash of b with ASCII letters folded to lower case, for the
 // case-insensitive parts of SIP (URI hosts, schemes, parameter names). Bytes
@@ -72,7 +69,10 @@ func lower1(c byte) byte {
 	return c
 }
 
-func xxh64(b []byte, seed uint64, fold bool) uint64 {
+// xxh64 is XXH64 of b (a string or a byte slice: one body for both, so a
+// string key is hashed without a conversion), folding ASCII letters to
+// lower case first when fold is set.
+func xxh64[T string | []byte](b T, seed uint64, fold bool) uint64 {
 	n := len(b)
 	var h uint64
 	if n >= 32 {
@@ -81,10 +81,7 @@ func xxh64(b []byte, seed uint64, fold bool) uint64 {
 		v3 := seed
 		v4 := seed - prime1
 		for len(b) >= 32 {
-			w1 := binary.LittleEndian.Uint64(b[0:8])
-			w2 := binary.LittleEndian.Uint64(b[8:16])
-			w3 := binary.LittleEndian.Uint64(b[16:24])
-			w4 := binary.LittleEndian.Uint64(b[24:32])
+			w1, w2, w3, w4 := le64(b[0:8]), le64(b[8:16]), le64(b[16:24]), le64(b[24:32])
 			if fold {
 				w1, w2, w3, w4 = lower8(w1), lower8(w2), lower8(w3), lower8(w4)
 			}
@@ -105,7 +102,7 @@ func xxh64(b []byte, seed uint64, fold bool) uint64 {
 	}
 	h += uint64(n)
 	for len(b) >= 8 {
-		w := binary.LittleEndian.Uint64(b)
+		w := le64(b)
 		if fold {
 			w = lower8(w)
 		}
@@ -114,7 +111,7 @@ func xxh64(b []byte, seed uint64, fold bool) uint64 {
 		b = b[8:]
 	}
 	if len(b) >= 4 {
-		w := uint64(binary.LittleEndian.Uint32(b))
+		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24
 		if fold {
 			w = lower8(w)
 		}
@@ -122,7 +119,8 @@ func xxh64(b []byte, seed uint64, fold bool) uint64 {
 		h = bits.RotateLeft64(h, 23)*prime2 + prime3
 		b = b[4:]
 	}
-	for _, c := range b {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if fold {
 			c = lower1(c)
 		}
@@ -132,53 +130,11 @@ func xxh64(b []byte, seed uint64, fold bool) uint64 {
 	return avalanche(h)
 }
 
-// xxh64s is xxh64 over a string; strings are never folded here (identities
-// are hashed as written).
-func xxh64s(s string, seed uint64) uint64 {
-	n := len(s)
-	var h uint64
-	le64 := func(s string) uint64 {
-		return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	}
-	if n >= 32 {
-		v1 := seed + prime1 + prime2
-		v2 := seed + prime2
-		v3 := seed
-		v4 := seed - prime1
-		for len(s) >= 32 {
-			v1 = round(v1, le64(s[0:8]))
-			v2 = round(v2, le64(s[8:16]))
-			v3 = round(v3, le64(s[16:24]))
-			v4 = round(v4, le64(s[24:32]))
-			s = s[32:]
-		}
-		h = bits.RotateLeft64(v1, 1) + bits.RotateLeft64(v2, 7) +
-			bits.RotateLeft64(v3, 12) + bits.RotateLeft64(v4, 18)
-		h = mergeRound(h, v1)
-		h = mergeRound(h, v2)
-		h = mergeRound(h, v3)
-		h = mergeRound(h, v4)
-	} else {
-		h = seed + prime5
-	}
-	h += uint64(n)
-	for len(s) >= 8 {
-		h ^= round(0, le64(s))
-		h = bits.RotateLeft64(h, 27)*prime1 + prime4
-		s = s[8:]
-	}
-	if len(s) >= 4 {
-		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
-		h ^= w * prime1
-		h = bits.RotateLeft64(h, 23)*prime2 + prime3
-		s = s[4:]
-	}
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i]) * prime5
-		h = bits.RotateLeft64(h, 11) * prime1
-	}
-	return avalanche(h)
+// le64 reads eight little-endian bytes; the compiler makes it one load.
+func le64[T string | []byte](b T) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 func avalanche(h uint64) uint64 {
