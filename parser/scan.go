@@ -137,20 +137,8 @@ func Parse(b []byte, m *Message) error {
 			ne--
 		}
 		// A known name is found by a compare that proves every byte; only
-		// an unknown one is checked byte by byte for token characters. A
-		// name of two to eight bytes found at its first probe (most of
-		// them) is looked up here, without the call.
-		var k Kind
-		if ne >= 2 && ne <= 8 && len(line) >= 8 {
-			x := binary.LittleEndian.Uint64(line) & lowBytes[ne]
-			if e := &kindTable[kindSlot((x|foldWord)&lowBytes[ne], ne)]; int(e.n) == ne && foldMatch(x, e.words[0]) {
-				k = e.kind
-			} else {
-				k = nameKind(line, ne)
-			}
-		} else {
-			k = nameKind(line, ne)
-		}
+		// an unknown one is checked byte by byte for token characters.
+		k := nameKind(line, ne)
 		if k == KindOther {
 			for _, c := range line[:ne] {
 				if charClass[c]&cToken == 0 {
