@@ -5,8 +5,10 @@ go 1.26.0
 replace github.com/sipfront/sipfront => ../
 
 require (
+	github.com/cilium/ebpf v0.22.0
 	github.com/emiago/sipgo v1.7.2
 	github.com/sipfront/sipfront v0.0.0-00010101000000-000000000000
+	golang.org/x/sys v0.49.0
 	gonum.org/v1/plot v0.17.0
 )
 
@@ -23,6 +25,5 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	golang.org/x/image v0.30.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
 )

@@ -121,3 +121,7 @@ func writeSweep(path string, rows []*sweepRow) error   { return writeCSV(path, r
 func writeRaw(path string, rows []*rawRow) error       { return writeCSV(path, rows) }
 func writeCeiling(path string, rows []*ceilRow) error  { return writeCSV(path, rows) }
 func writeParser(path string, rows []*parserRow) error { return writeCSV(path, rows) }
+func writeFlood(path string, rows []*floodRow) error   { return writeCSV(path, rows) }
+func writeTransports(path string, rows []*transportRow) error {
+	return writeCSV(path, rows)
+}

@@ -12,6 +12,13 @@
 //     with one worker, and their ratio.
 //  3. sipbench's own ceiling: uac and uas on a core each, no proxy between.
 //  4. The parser against sipgo's (bench/parsercmp).
+//  5. The flood filter (flood.go): the XDP program against the same policy in
+//     sipfront's worker under one flood, across a veth pair between two
+//     network namespaces made for it (root only): datagrams dropped per
+//     CPU-second of the receiving side, and the success of real calls
+//     during the flood.
+//  6. Transports (transports.go): lb's Go benchmarks of sipfront's CPU per
+//     call over UDP, TCP and TLS, and its memory per idle TLS connection.
 //
 // Results go to bench/results/*.csv, bench/results/*.png and bench/RESULTS.md.
 // Knobs are flags and environment variables (RATES, DURATION, ...); see -h.
@@ -56,6 +63,21 @@ type config struct {
 	ceiling      bool
 	install      bool
 	command      string
+	sweep        bool
+
+	flood          bool
+	floodRates     []int
+	floodDur       time.Duration
+	floodBase      time.Duration
+	floodCallRate  int
+	floodSenders   int
+	floodSources   int
+	floodRepeats   int
+	floodProgStats bool
+
+	transports     bool
+	transportTime  string
+	transportCount int
 }
 
 func env(name, def string) string {
@@ -107,6 +129,19 @@ func run() int {
 	fs.BoolVar(&c.parser, "parser", env("PARSER", "1") == "1", "run the parser comparison (env PARSER=0 to skip)")
 	fs.BoolVar(&c.raw, "raw", env("RAW", "1") == "1", "run the raw forwarding benchmark (env RAW=0 to skip)")
 	fs.BoolVar(&c.ceiling, "ceiling", env("CEILING", "1") == "1", "measure sipbench's own ceiling (env CEILING=0 to skip)")
+	fs.BoolVar(&c.sweep, "sweep", env("SWEEP", "1") == "1", "run the sweep (env SWEEP=0 to skip; the report keeps results/sweep.csv)")
+	fs.BoolVar(&c.flood, "flood", env("FLOOD", "1") == "1", "run the flood filter benchmark, XDP against user space, as root (env FLOOD=0 to skip)")
+	floodRates := fs.String("flood-rates", env("FLOOD_RATES", "50000,100000,200000,400000"), "flood datagrams/s offered, all senders together (env FLOOD_RATES)")
+	fs.DurationVar(&c.floodDur, "flood-duration", mustDur(env("FLOOD_DURATION", "5s")), "flood time per point (env FLOOD_DURATION)")
+	fs.DurationVar(&c.floodBase, "flood-baseline", mustDur(env("FLOOD_BASELINE", "3s")), "calls without flood before each point, the CPU baseline (env FLOOD_BASELINE)")
+	fs.IntVar(&c.floodCallRate, "flood-call-rate", mustInt(env("FLOOD_CALL_RATE", "200")), "real calls/s during the flood (env FLOOD_CALL_RATE)")
+	fs.IntVar(&c.floodSenders, "flood-senders", mustInt(env("FLOOD_SENDERS", "2")), "sipbench flood processes, one per CPU in turn (env FLOOD_SENDERS)")
+	fs.IntVar(&c.floodRepeats, "flood-repeats", mustInt(env("FLOOD_REPEATS", "1")), "runs per flood point (env FLOOD_REPEATS; the report shows the median)")
+	fs.IntVar(&c.floodSources, "flood-sources", mustInt(env("FLOOD_SOURCES", "128")), "source addresses per flood process (env FLOOD_SOURCES)")
+	fs.BoolVar(&c.floodProgStats, "flood-prog-stats", env("FLOOD_PROG_STATS", "1") == "1", "measure the XDP program's own run time with the kernel's BPF statistics (env FLOOD_PROG_STATS=0 to skip)")
+	fs.BoolVar(&c.transports, "transports", env("TRANSPORTS", "1") == "1", "run lb's call benchmarks over UDP, TCP and TLS and the idle TLS memory benchmark (env TRANSPORTS=0 to skip)")
+	fs.StringVar(&c.transportTime, "transport-benchtime", env("TRANSPORT_BENCHTIME", "2000x"), "-benchtime of the call benchmarks (env TRANSPORT_BENCHTIME)")
+	fs.IntVar(&c.transportCount, "transport-count", mustInt(env("TRANSPORT_COUNT", "3")), "runs of each transport benchmark (env TRANSPORT_COUNT)")
 	fs.BoolVar(&c.install, "install", env("INSTALL", "1") == "1", "apt-get install kamailio and sip-tester when missing, as root (env INSTALL=0 to skip)")
 	reportOnly := fs.Bool("report-only", false, "only rebuild the plots and RESULTS.md from the CSV files")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -115,8 +150,16 @@ func run() int {
 	var err error
 	if c.rates, err = ints(*rates); err == nil {
 		if c.rawRates, err = ints(*rawRates); err == nil {
-			c.ceilRates, err = ints(*ceilRates)
+			if c.ceilRates, err = ints(*ceilRates); err == nil {
+				c.floodRates, err = ints(*floodRates)
+			}
 		}
+	}
+	if err == nil && (c.floodSenders < 1 || c.floodRepeats < 1 || c.floodSources < 1 || c.floodCallRate < 1 || c.transportCount < 1 || c.floodDur <= 0 || c.floodBase <= 0) {
+		err = fmt.Errorf("flood senders, sources, call rate, durations and transport count must be positive")
+	}
+	if err == nil && c.floodSenders*c.floodSources > 65000 {
+		err = fmt.Errorf("flood senders × sources must fit in 10.201.0.0/16 (at most 65000)")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -157,10 +200,12 @@ func run() int {
 		fn   func(*config) error
 		on   bool
 	}{
-		{"sweep", sweep, true},
+		{"sweep", sweep, c.sweep},
 		{"raw forwarding", rawForwarding, c.raw},
 		{"sipbench ceiling", ceiling, c.ceiling},
 		{"parser vs sipgo", parserCmp, c.parser},
+		{"flood filter: XDP vs user space", floodBench, c.flood},
+		{"transports: UDP, TCP, TLS", transportBench, c.transports},
 	}
 	for _, s := range steps {
 		if !s.on {
@@ -215,10 +260,10 @@ func logf(format string, a ...any) {
 // binaries from this tree.
 func prepare(c *config) error {
 	need := map[string]string{}
-	if has(c.subjects, "kamailio") {
+	if c.sweep && has(c.subjects, "kamailio") {
 		need["kamailio"] = "kamailio"
 	}
-	if has(c.loads, "sipp") {
+	if c.sweep && has(c.loads, "sipp") {
 		need["sipp"] = "sip-tester"
 	}
 	var pkgs []string
@@ -238,16 +283,16 @@ func prepare(c *config) error {
 			}
 		}
 	}
-	if _, err := exec.LookPath("kamailio"); err != nil && has(c.subjects, "kamailio") {
+	if _, err := exec.LookPath("kamailio"); err != nil && c.sweep && has(c.subjects, "kamailio") {
 		logf("kamailio not installed (run as root or apt-get install kamailio): subject skipped")
 		c.subjects = remove(c.subjects, "kamailio")
 	}
-	if _, err := exec.LookPath("sipp"); err != nil && has(c.loads, "sipp") {
+	if _, err := exec.LookPath("sipp"); err != nil && c.sweep && has(c.loads, "sipp") {
 		logf("sipp not installed (apt-get install sip-tester): SIPp load skipped")
 		c.loads = remove(c.loads, "sipp")
 	}
 	c.bin = filepath.Join(c.work, "bin")
-	for _, name := range []string{"sipfront", "sipbench"} {
+	for _, name := range []string{"sipfront", "sipbench", "sipfrontctl"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(c.bin, name), "./cmd/"+name)
 		cmd.Dir = c.repo
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -289,7 +334,12 @@ func freePort() (netip.AddrPort, error) {
 // probe sends OPTIONS to addr (through it to a back end) until a 200 comes
 // back, for at most within.
 func probe(addr netip.AddrPort, within time.Duration) error {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	return probeFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), addr, within)
+}
+
+// probeFrom is probe from a socket on the local address from.
+func probeFrom(from netip.Addr, addr netip.AddrPort, within time.Duration) error {
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0)))
 	if err != nil {
 		return err
 	}

@@ -206,11 +206,68 @@ func hostBusy() float64 {
 	return busy / clkTck
 }
 
+// hostSoftirq is the CPU time (seconds, all cores) spent in softirq since
+// boot (the seventh column of the cpu line of /proc/stat): where the kernel
+// receives packets, XDP programs included. The kernel samples it at its tick
+// like the other columns.
+func hostSoftirq() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+	if len(f) < 8 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[7], 64) // cpu user nice system idle iowait irq softirq
+	return v / clkTck
+}
+
+// ksoftirqds returns the PIDs of the ksoftirqd/N kernel threads, which run
+// softirq work the kernel defers (their CPU time is softirq time, not other
+// programs').
+func ksoftirqds() []int {
+	var out []int
+	ents, _ := filepath.Glob("/proc/[0-9]*/comm")
+	for _, e := range ents {
+		b, err := os.ReadFile(e)
+		if err != nil || !strings.HasPrefix(string(b), "ksoftirqd/") {
+			continue
+		}
+		if p, err := strconv.Atoi(filepath.Base(filepath.Dir(e))); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// cpuOf is the CPU time (seconds) used so far by the given processes
+// (without their descendants).
+func cpuOf(pids []int) float64 {
+	var sum float64
+	for _, p := range pids {
+		f, err := statFields(p)
+		if err != nil || len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseFloat(f[11], 64)
+		s, _ := strconv.ParseFloat(f[12], 64)
+		sum += (u + s) / clkTck
+	}
+	return sum
+}
+
 // udpDrops sums the receive drops (last column of /proc/net/udp) of the
 // sockets bound to the given local ports: datagrams the kernel threw away
 // because the socket's receive buffer was full (its reader fell behind).
 func udpDrops(ports ...uint16) int64 {
-	b, err := os.ReadFile("/proc/net/udp")
+	return udpDropsIn("/proc/net/udp", ports...)
+}
+
+// udpDropsIn is udpDrops over the table at path: /proc/PID/net/udp is that
+// of the network namespace PID runs in.
+func udpDropsIn(path string, ports ...uint16) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}

@@ -167,12 +167,26 @@ type latency struct {
 
 // runUAC runs sipbench uac to the end and reads its summary.
 func runUAC(c *config, dir string, target netip.AddrPort, cpu int, args ...string) (*uacSummary, float64, error) {
-	out := filepath.Join(dir, "uac.json")
-	argv := append([]string{filepath.Join(c.bin, "sipbench"), "uac", "-target", target.String(), "-json", out, "-progress", "off"}, args...)
-	p, err := start("uac", dir, filepath.Join(dir, "uac.log"), pin(cpu, argv...)...)
+	p, out, err := startUAC(c, dir, "uac", pin(cpu), target, args...)
 	if err != nil {
 		return nil, 0, err
 	}
+	return waitUAC(p, out)
+}
+
+// startUAC starts sipbench uac with its log and JSON summary in dir (named
+// after name), its command line prefixed by wrap (taskset, ip netns exec;
+// nil for none).
+func startUAC(c *config, dir, name string, wrap []string, target netip.AddrPort, args ...string) (*proc, string, error) {
+	out := filepath.Join(dir, name+".json")
+	argv := append([]string{filepath.Join(c.bin, "sipbench"), "uac", "-target", target.String(), "-json", out, "-progress", "off"}, args...)
+	p, err := start(name, dir, filepath.Join(dir, name+".log"), append(append([]string(nil), wrap...), argv...)...)
+	return p, out, err
+}
+
+// waitUAC waits for a uac started by startUAC to end by itself and reads its
+// summary and CPU time.
+func waitUAC(p *proc, out string) (*uacSummary, float64, error) {
 	if !p.wait(10 * time.Minute) { // the uac bounds itself; this is a backstop
 		p.stop(2 * time.Second)
 		return nil, 0, fmt.Errorf("sipbench uac did not end")
