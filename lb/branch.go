@@ -1,6 +1,8 @@
 package lb
 
 import (
+	"encoding/binary"
+
 	"github.com/sipfront/sipfront/dispatcher"
 	"github.com/sipfront/sipfront/parser"
 )
@@ -31,16 +33,27 @@ const (
 const hexDigits = "0123456789abcdef"
 
 // appendHex appends v as digits (at most 16) lower-case hex digits,
-// zero-padded. They are written into a local array and appended at once: one
-// capacity check instead of one per digit.
+// zero-padded. Eight digits are made at a time from a 32-bit half (hexWord)
+// and appended at once.
 func appendHex(dst []byte, v uint64, digits int) []byte {
 	var buf [16]byte
+	binary.BigEndian.PutUint64(buf[:8], hexWord(uint32(v>>32)))
+	binary.BigEndian.PutUint64(buf[8:], hexWord(uint32(v)))
 	digits = min(digits, len(buf))
-	for i := digits - 1; i >= 0; i-- {
-		buf[i] = hexDigits[v&0xf]
-		v >>= 4
-	}
-	return append(dst, buf[:digits]...)
+	return append(dst, buf[len(buf)-digits:]...)
+}
+
+// hexWord returns the eight lower-case hex digits of v, the first digit in
+// the most significant byte. The nibbles are spread one per byte (byte k
+// gets nibble k, counted from the low end) and turned into digits all at
+// once: '0' is added to each, and 'a'-'0'-10 more to those above 9
+// (nibble + 6 carries into bit 4 exactly for them).
+func hexWord(v uint32) uint64 {
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+	return x + 0x3030303030303030 + (x+0x0606060606060606)>>4&0x0101010101010101*('a'-'0'-10)
 }
 
 // hexVal maps a lower-case hex digit to its value and every other byte to
