@@ -348,6 +348,12 @@ func (p *proc) ourRoute(id *ident, slot int, dest target, phone *origin) []byte 
 func (p *proc) looped(loop uint32) bool {
 	m := &p.m
 	b := m.Raw()
+	// An initial request from a phone has a single Via: when the top Via
+	// (parsed by Check) ends where the only Via line ends, no value follows
+	// it and there is nothing to walk.
+	if i := m.First(parser.KindVia); i >= 0 && m.Next(i) < 0 && m.Headers()[i].Value.End == p.ess.TopVia.Value.End {
+		return false
+	}
 	first := true
 	for it := m.Values(parser.KindVia); it.Next(); {
 		if first {
