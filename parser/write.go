@@ -98,6 +98,17 @@ func (e *Editor) Delete(s Span) { e.add(s.Start, s.End, e.tn) }
 // must be the start of a header line or the end of the header section.
 func (e *Editor) InsertHeader(at int32, name string, value []byte) {
 	ts := e.tn
+	if n := int(ts); n+len(name)+len(value)+4 <= len(e.text) {
+		// The line fits: written in one go (the pieces below would check
+		// the room four times).
+		n += copy(e.text[n:], name)
+		e.text[n], e.text[n+1] = ':', ' '
+		n += 2 + copy(e.text[n+2:], value)
+		e.text[n], e.text[n+1] = '\r', '\n'
+		e.tn = int32(n + 2)
+		e.add(at, at, ts)
+		return
+	}
 	if e.appendString(name) && e.appendString(": ") && e.appendText(value) && e.appendString("\r\n") {
 		e.add(at, at, ts)
 	}
@@ -241,9 +252,14 @@ func (e *Editor) SetReceived(m *Message, v *Via, ip []byte, port int) {
 func (e *Editor) sorted() []edit {
 	ed := e.edits[:e.n]
 	for i := 1; i < len(ed); i++ {
-		for j := i; j > 0 && editLess(&ed[j], &ed[j-1]); j-- {
-			ed[j], ed[j-1] = ed[j-1], ed[j]
+		if !editLess(&ed[i], &ed[i-1]) {
+			continue // in place already
 		}
+		x, j := ed[i], i
+		for ; j > 0 && editLess(&x, &ed[j-1]); j-- {
+			ed[j] = ed[j-1]
+		}
+		ed[j] = x
 	}
 	return ed
 }
@@ -278,7 +294,9 @@ func (e *Editor) AppendTo(dst []byte, m *Message) ([]byte, error) {
 	}
 	src := m.buf
 	pos := m.start
-	for _, ed := range e.sorted() {
+	eds := e.sorted()
+	for i := range eds {
+		ed := &eds[i]
 		if ed.start < pos || ed.end > m.end {
 			return dst, ErrEditOverlap
 		}
