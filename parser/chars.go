@@ -140,7 +140,7 @@ var stopClass = func() (t [256]uint8) {
 func wordEnd(p []byte) int {
 	i := 0
 	for ; i+8 <= len(p); i += 8 {
-		x := binary.LittleEndian.Uint64(p[i:])
+		x := binary.LittleEndian.Uint64(p[i : i+8])
 		d := x ^ 0x7f7f7f7f7f7f7f7f
 		if f := ((x-0x2121212121212121)&^x | (d-0x0101010101010101)&^d) & 0x8080808080808080; f != 0 {
 			return i + bits.TrailingZeros64(f)>>3

@@ -159,11 +159,15 @@ func validDisplay(b []byte, s Span) bool {
 func ParseCSeq(b []byte, s Span) (seq uint32, method Span, err error) {
 	s = trimLWS(b, s)
 	i := s.Start
+	var n uint64 // the digits are read as they are found (parseUint would read them again)
 	for i < s.End && isDigit(b[i]) {
+		n = n*10 + uint64(b[i]-'0')
+		if n > 1<<31-1 {
+			return 0, Span{}, ErrCSeq
+		}
 		i++
 	}
-	n, ok := parseUint(b, Span{s.Start, i}, 1<<31-1)
-	if !ok {
+	if i == s.Start {
 		return 0, Span{}, ErrCSeq
 	}
 	j := skipLWS(b, i, s.End)
@@ -237,15 +241,15 @@ func (m *Message) Expires() (secs uint32, present bool, err error) {
 // flags exactly the bytes under 0x21 (bytes from 0x80 up have their top bit
 // cleared by ^x).
 func hasCtlOrSpace(p []byte) bool {
-	for len(p) >= 8 {
-		x := binary.LittleEndian.Uint64(p)
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		x := binary.LittleEndian.Uint64(p[i : i+8])
 		if (x-0x2121212121212121)&^x&0x8080808080808080 != 0 {
 			return true
 		}
-		p = p[8:]
 	}
-	for _, c := range p {
-		if c <= ' ' {
+	for ; i < len(p); i++ {
+		if p[i] <= ' ' {
 			return true
 		}
 	}
