@@ -345,3 +345,35 @@ func TestValueEnd(t *testing.T) {
 		}
 	}
 }
+
+func TestParamsEnd(t *testing.T) {
+	naive := func(b []byte, i, end int32) (int32, bool) {
+		for ; i < end && b[i] != '?'; i++ {
+			if c := b[i]; c <= ' ' || c == '"' || c == '<' || c == '>' {
+				return i, false
+			}
+		}
+		return i, true
+	}
+	const marks = "?<>\"!=;:@ \t\r\x00\x7f#$"
+	rng := uint64(13)
+	for n := 0; n < 60000; n++ {
+		p := make([]byte, n%45)
+		for j := range p {
+			rng = rng*6364136223846793005 + 1442695040888963407
+			p[j] = 'a' + byte(rng>>40)%26
+			if rng>>60 < 3 {
+				p[j] = marks[(rng>>20)%uint64(len(marks))]
+			}
+		}
+		i := int32(0)
+		if len(p) > 0 {
+			i = int32((rng >> 8) % uint64(len(p)))
+		}
+		gi, gok := paramsEnd(p, i, int32(len(p)))
+		wi, wok := naive(p, i, int32(len(p)))
+		if gok != wok || gi != wi {
+			t.Fatalf("%q from %d: got %d %v, want %d %v", p, i, gi, gok, wi, wok)
+		}
+	}
+}

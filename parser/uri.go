@@ -2,6 +2,8 @@ package parser
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
 )
 
@@ -134,12 +136,9 @@ func parseSIPURI(b []byte, s Span, u *URI) error {
 	// parameters, then headers
 	if i < end && b[i] == ';' {
 		ps := i + 1
-		for i < end && b[i] != '?' {
-			c := b[i]
-			if c <= ' ' || c == '"' || c == '<' || c == '>' {
-				return ErrParam
-			}
-			i++
+		var ok bool
+		if i, ok = paramsEnd(b, i, end); !ok {
+			return ErrParam
 		}
 		u.Params = Span{ps, i}
 		if u.Params.Empty() {
@@ -165,6 +164,44 @@ func parseSIPURI(b []byte, s Span, u *URI) error {
 		return ErrURI
 	}
 	return nil
+}
+
+// paramsEnd returns the offset of the "?" that ends the URI parameters in
+// b[i:end], or end; ok is false when a byte that URI parameters cannot hold
+// (a blank, a control character, '"', "<" or ">") comes first. Parameters
+// such as our cookies are long, so it looks eight bytes at a time for
+// candidates: bytes under 0x23 ((x - 0x23…) & ^x & 0x80…: controls, SP, "!"
+// and '"') and "<", ">", "?" (the same test for zero on x ^ "<"… and so on).
+// The lowest flag is exact; "!" is stepped over.
+func paramsEnd(b []byte, i, end int32) (int32, bool) {
+	p, j := b[:end], int(i)
+	for j+8 <= len(p) {
+		x := binary.LittleEndian.Uint64(p[j : j+8])
+		l, g, q := x^0x3c3c3c3c3c3c3c3c, x^0x3e3e3e3e3e3e3e3e, x^0x3f3f3f3f3f3f3f3f
+		f := ((x-0x2323232323232323)&^x | (l-0x0101010101010101)&^l |
+			(g-0x0101010101010101)&^g | (q-0x0101010101010101)&^q) & 0x8080808080808080
+		if f == 0 {
+			j += 8
+			continue
+		}
+		j += bits.TrailingZeros64(f) >> 3
+		switch c := p[j]; {
+		case c == '?':
+			return int32(j), true
+		case c <= ' ' || c == '"' || c == '<' || c == '>':
+			return int32(j), false
+		}
+		j++
+	}
+	for ; j < len(p); j++ {
+		switch c := p[j]; {
+		case c == '?':
+			return int32(j), true
+		case c <= ' ' || c == '"' || c == '<' || c == '>':
+			return int32(j), false
+		}
+	}
+	return int32(j), true
 }
 
 // scanHost reads the host at b[i:end], the longest run of hostname
