@@ -506,26 +506,28 @@ func floodBench(c *config) error {
 		}
 	}
 	ksoft := ksoftirqds()
-	modes := []string{"xdp", "user"}
+	noXDP := false
 	var rows []*floodRow
 	retries := 0
 	for _, rate := range c.floodRates {
 		for rep := 1; rep <= c.floodRepeats; rep++ {
-			for _, mode := range modes {
+			for _, mode := range []string{"xdp", "user"} {
+				if mode == "xdp" && noXDP {
+					continue
+				}
 				point := func() (*floodRow, error) {
 					row, err := floodPoint(c, n, mode, rate, ksoft)
-					if err != nil && mode == "xdp" && isXDPUnsupported(err) {
-						logf("flood filter: XDP cannot run here (%v); mode user only", firstLine(err))
-						modes = []string{"user"}
-						mode = "user"
-						row, err = floodPoint(c, n, mode, rate, ksoft)
-					}
 					if err != nil {
 						return nil, fmt.Errorf("%s at %d/s: %w", mode, rate, err)
 					}
 					return row, nil
 				}
 				row, err := point()
+				if err != nil && mode == "xdp" && isXDPUnsupported(err) {
+					logf("flood filter: XDP cannot run here (%v); mode user only", firstLine(err))
+					noXDP = true
+					continue
+				}
 				if err != nil {
 					return err
 				}
@@ -562,7 +564,7 @@ func floodBench(c *config) error {
 }
 
 // floodNoiseRetries bounds the reruns of noisy points in the flood part.
-const floodNoiseRetries = 4
+const floodNoiseRetries = 3
 
 // isXDPUnsupported reports whether sipfront refused -filter xdp because the
 // host cannot run it.

@@ -131,7 +131,7 @@ func run() int {
 	fs.BoolVar(&c.ceiling, "ceiling", env("CEILING", "1") == "1", "measure sipbench's own ceiling (env CEILING=0 to skip)")
 	fs.BoolVar(&c.sweep, "sweep", env("SWEEP", "1") == "1", "run the sweep (env SWEEP=0 to skip; the report keeps results/sweep.csv)")
 	fs.BoolVar(&c.flood, "flood", env("FLOOD", "1") == "1", "run the flood filter benchmark, XDP against user space, as root (env FLOOD=0 to skip)")
-	floodRates := fs.String("flood-rates", env("FLOOD_RATES", "50000,100000,200000,400000"), "flood datagrams/s offered, all senders together (env FLOOD_RATES)")
+	floodRates := fs.String("flood-rates", env("FLOOD_RATES", "100000,200000,400000,800000"), "flood datagrams/s offered, all senders together (env FLOOD_RATES)")
 	fs.DurationVar(&c.floodDur, "flood-duration", mustDur(env("FLOOD_DURATION", "5s")), "flood time per point (env FLOOD_DURATION)")
 	fs.DurationVar(&c.floodBase, "flood-baseline", mustDur(env("FLOOD_BASELINE", "3s")), "calls without flood before each point, the CPU baseline (env FLOOD_BASELINE)")
 	fs.IntVar(&c.floodCallRate, "flood-call-rate", mustInt(env("FLOOD_CALL_RATE", "200")), "real calls/s during the flood (env FLOOD_CALL_RATE)")

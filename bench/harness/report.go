@@ -537,6 +537,7 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 		sort.Slice(rs, func(i, j int) bool { return rs[i].DropsPerCPUS < rs[j].DropsPerCPUS })
 		return rs[len(rs)/2]
 	}
+	w("Median run of each point. Saturated: sipfront's socket dropped more than 0.1 %% of the flood (its worker did not empty it in time), or the worker used 90 %% of its core.\n\n")
 	w("| offered/s | xdp: sent/s | xdp: drops per CPU-s | user: sent/s | user: drops per CPU-s | **xdp ÷ user** | xdp program alone: ns/packet | program alone ÷ user | user: sipfront %% of its core | user: socket drops | real calls ok, xdp | real calls ok, user |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var xs, us []*floodRow
 	for _, rate := range rates {
@@ -568,7 +569,7 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 			cell(x, func(r *floodRow) string { return f0(r.SentPPS) }), cell(x, func(r *floodRow) string { return f0(r.DropsPerCPUS) }),
 			cell(u, func(r *floodRow) string { return f0(r.SentPPS) }), cell(u, func(r *floodRow) string { return f0(r.DropsPerCPUS) }), ratio,
 			cell(x, func(r *floodRow) string { return f0(r.ProgNsPkt) }), progRatio,
-			cell(u, func(r *floodRow) string { return f0(r.SubjectCPUPct) + sat }), cell(u, func(r *floodRow) string { return fmt.Sprint(r.SocketDrops) }),
+			cell(u, func(r *floodRow) string { return f0(r.SubjectCPUPct) }), cell(u, func(r *floodRow) string { return fmt.Sprint(r.SocketDrops) + sat }),
 			cell(x, func(r *floodRow) string { return pct(r.CallsOK, r.Calls) }), cell(u, func(r *floodRow) string { return pct(r.CallsOK, r.Calls) }))
 	}
 	w("\n")
@@ -640,6 +641,8 @@ func floodPlot(fl []*floodRow, path string) error {
 		p.Add(l, pt)
 		p.Legend.Add(mode, l, pt)
 	}
+	p.X.Min, p.Y.Min = 0, 0
+	p.Y.Max *= 1.15 // room for the legend
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
 }
 
