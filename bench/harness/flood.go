@@ -483,11 +483,11 @@ func floodPoint(c *config, n *floodNet, mode string, rate int, ksoft []int) (*fl
 func floodBench(c *config) error {
 	if os.Geteuid() != 0 {
 		logf("flood filter: not run (needs root for network namespaces and XDP)")
-		return nil
+		return errSkipped
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		logf("flood filter: not run (needs ip from iproute2)")
-		return nil
+		return errSkipped
 	}
 	n, err := newFloodNet()
 	if err != nil {

@@ -25,6 +25,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -207,13 +208,23 @@ func run() int {
 		{"flood filter: XDP vs user space", floodBench, c.flood},
 		{"transports: UDP, TCP, TLS", transportBench, c.transports},
 	}
+	commit := treeCommit(&c) // before this run's results change tracked files
 	for _, s := range steps {
 		if !s.on {
 			continue
 		}
 		logf("== %s", s.name)
-		if err := s.fn(&c); err != nil {
+		at := time.Now()
+		err := s.fn(&c)
+		if errors.Is(err, errSkipped) {
+			continue
+		}
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "harness: %s: %v\n", s.name, err)
+			return 1
+		}
+		if err := recordRun(&c, s.name, commit, at); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
 			return 1
 		}
 	}
@@ -224,6 +235,9 @@ func run() int {
 	logf("done in %v: %s", time.Since(began).Round(time.Second), filepath.Join(c.bench, "RESULTS.md"))
 	return 0
 }
+
+// errSkipped is returned by a part that could not run here (it logged why).
+var errSkipped = errors.New("skipped")
 
 func mustDur(s string) time.Duration {
 	d, err := time.ParseDuration(s)

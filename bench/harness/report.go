@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -255,6 +256,34 @@ func rawPlot(raw []*rawRow, path string) error {
 	return p.Save(7*vg.Inch, 4*vg.Inch, path)
 }
 
+// treeCommit names the commit checked out, and says so when tracked files
+// differ from it.
+func treeCommit(c *config) string {
+	commit := cmdOut(c.repo, "git", "rev-parse", "--short", "HEAD")
+	if cmdOut(c.repo, "git", "status", "--porcelain", "--untracked-files=no") != "" {
+		commit += " (with uncommitted changes in the tree)"
+	}
+	return commit
+}
+
+// partRun records when a part last ran and from which tree
+// (results/runs.csv), so a page merged from several runs says where each
+// part's numbers come from.
+type partRun struct {
+	Part, Commit, Date string
+}
+
+func recordRun(c *config, part, commit string, at time.Time) error {
+	path := filepath.Join(c.out, "runs.csv")
+	runs, err := readCSV[partRun](path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	runs = slices.DeleteFunc(runs, func(r *partRun) bool { return r.Part == part })
+	runs = append(runs, &partRun{Part: part, Commit: commit, Date: at.UTC().Format("2006-01-02 15:04 UTC")})
+	return writeCSV(path, runs)
+}
+
 func cmdOut(dir string, argv ...string) string {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
@@ -276,15 +305,11 @@ func machine(c *config) [][2]string {
 		}
 	}
 	deb, _ := os.ReadFile("/etc/debian_version")
-	commit := cmdOut(c.repo, "git", "rev-parse", "--short", "HEAD")
-	if cmdOut(c.repo, "git", "status", "--porcelain", "--untracked-files=no") != "" {
-		commit += " (with uncommitted changes in the tree)"
-	}
 	return [][2]string{
 		{"CPU", fmt.Sprintf("%s, %d logical CPUs", model, runtime.NumCPU())},
 		{"OS", fmt.Sprintf("Debian %s, Linux %s", strings.TrimSpace(string(deb)), cmdOut("", "uname", "-r"))},
 		{"Go", cmdOut("", "go", "version")},
-		{"sipfront", "commit " + commit},
+		{"sipfront", "commit " + treeCommit(c) + " when this page was built; each part's own below"},
 		{"Kamailio", cmdOut("", "kamailio", "-v")},
 		{"SIPp", strings.TrimSpace(cmdOut("", "sh", "-c", "sipp -v 2>&1 | grep -m1 SIPp"))},
 		{"date", time.Now().UTC().Format("2006-01-02 15:04 UTC")},
@@ -313,6 +338,12 @@ func writeResults(c *config, sw []*sweepRow, raw []*rawRow, ceil []*ceilRow, prs
 	w("| machine | |\n|---|---|\n")
 	for _, kv := range machine(c) {
 		w("| %s | %s |\n", kv[0], kv[1])
+	}
+	if runs, err := readCSV[partRun](filepath.Join(c.out, "runs.csv")); err == nil && len(runs) > 0 {
+		w("\n| part | measured | sipfront commit |\n|---|---|---|\n")
+		for _, r := range runs {
+			w("| %s | %s | %s |\n", r.Part, r.Date, r.Commit)
+		}
 	}
 	w("\nSweep settings: rates %v calls/s, %v of load per point, hold %v, %d run(s) per point, Kamailio children=%d, dispatcher probing every %d s; 2 sipbench uas back ends (one process); subjects with their default workers (sipfront: one per core; relay: 2; Kamailio: %d UDP children). Load generators and back ends share the 2 cores with the subject, as on the reference machine.\n\n",
 		c.rates, c.duration, c.hold, c.repeats, c.children, c.dsPing, c.children)
