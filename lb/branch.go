@@ -108,15 +108,16 @@ func txMAC(k sipKey, b []byte, v *parser.Via, callID []byte, fromTag parser.Span
 	return k.sum64(in)
 }
 
-// loopHash computes L for a request (before any Route is removed).
-func loopHash(m *parser.Message, e *parser.Essentials) uint32 {
+// loopHash computes L for a request (before any Route is removed). The CSeq
+// number is hashed from scratch, a buffer the caller owns: a local array
+// handed to the hash would be moved to the heap, one allocation per request.
+func loopHash(m *parser.Message, e *parser.Essentials, scratch []byte) uint32 {
 	b := m.Raw()
 	h := dispatcher.Hash(m.Bytes(m.RequestURI()))
 	h = dispatcher.HashMore(h, m.CallID())
 	h = dispatcher.HashMore(h, e.From.Tag.In(b))
-	var n [4]byte
-	n[0], n[1], n[2], n[3] = byte(e.CSeq>>24), byte(e.CSeq>>16), byte(e.CSeq>>8), byte(e.CSeq)
-	h = dispatcher.HashMore(h, n[:])
+	n := append(scratch[:0], byte(e.CSeq>>24), byte(e.CSeq>>16), byte(e.CSeq>>8), byte(e.CSeq))
+	h = dispatcher.HashMore(h, n)
 	for i := m.First(parser.KindRoute); i >= 0; i = m.Next(i) {
 		h = dispatcher.HashMore(h, m.Bytes(m.Headers()[i].Value))
 	}

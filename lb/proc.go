@@ -148,7 +148,7 @@ func (p *proc) request(out []byte) ([]byte, target) {
 		// sipfront supports no proxy extension (RFC 3261 §16.3 step 5).
 		return p.refuse(out, replyProxyRequire)
 	}
-	loop := loopHash(m, e)
+	loop := loopHash(m, e, p.txt[:0]) // p.txt is free until the rewrite below
 	if p.looped(loop) {
 		return p.refuse(out, replyLoop)
 	}
