@@ -334,7 +334,7 @@ func writeResults(c *config, sw []*sweepRow, raw []*rawRow, ceil []*ceilRow, prs
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	w("# sipfront benchmark results\n\n")
-	w("Produced by `%s` (bench/run → bench/harness) on loopback. Every number below comes from the CSV files next to the plots in `results/`; `bench/run -report-only` rebuilds this page from them.\n\n", c.command)
+	w("Produced by `%s` (bench/run → bench/harness) on loopback (the flood filter in two network namespaces made for it). Every number below comes from the CSV files next to the plots in `results/`; `bench/run -report-only` rebuilds this page from them.\n\n", c.command)
 	w("| machine | |\n|---|---|\n")
 	for _, kv := range machine(c) {
 		w("| %s | %s |\n", kv[0], kv[1])
