@@ -633,7 +633,15 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 			}
 			w("with XDP %s, p99 INVITE→200 %.1f ms (%s the 99.9 %% target); ", pct(x.CallsOK, x.Calls), x.P99, verdict)
 		}
-		w("in user space %s, p99 %.1f ms.\n\n", pct(sat.CallsOK, sat.Calls), sat.P99)
+		w("in user space %s, p99 %.1f ms.", pct(sat.CallsOK, sat.Calls), sat.P99)
+		if top := us[len(us)-1]; top != sat {
+			w(" At the highest rate, %d/s offered: ", top.Rate)
+			if x := get("xdp", top.Rate); x != nil {
+				w("with XDP %s, p99 %.1f ms, %d datagrams dropped at sipfront's socket; ", pct(x.CallsOK, x.Calls), x.P99, x.SocketDrops)
+			}
+			w("in user space %s, p99 %.1f ms, %d dropped at its socket.", pct(top.CallsOK, top.Calls), top.P99, top.SocketDrops)
+		}
+		w("\n\n")
 	}
 	w("![flood](results/flood.png)\n\n")
 	w("All points. Drops by reason are in the CSV (banned, rate, not SIP, User-Agent); passed = flood datagrams the filter let through (before their source was banned). Baseline = the same CPU over the calls-only window, scaled to the flood's length. Other work = the host's busy time not used by this part's processes or the kernel's softirq threads, in %% of a core.\n\n")
