@@ -681,6 +681,7 @@ func floodPlot(fl []*floodRow, path string) error {
 		p.Legend.Add(mode, l, pt)
 	}
 	p.X.Min, p.Y.Min = 0, 0
+	p.X.Max *= 1.05
 	p.Y.Max *= 1.15 // room for the legend
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
 }
