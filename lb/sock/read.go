@@ -105,7 +105,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 			// recvmmsg of one. MSG_TRUNC makes it return the datagram's
 			// real length, which tells truncation.
 			h := &b.hdrs[0]
-			r, _, e = unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(b.iovs[0].Base)), uintptr(b.iovs[0].Len),
+			r, _, e = unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(b.iovs[0].Base)), uintptr(b.iovs[0].Len),
 				unix.MSG_TRUNC, uintptr(unsafe.Pointer(h.Hdr.Name)), uintptr(unsafe.Pointer(&h.Hdr.Namelen)))
 			if e == 0 {
 				h.Hdr.SetControllen(0)
@@ -117,13 +117,13 @@ func (c *Conn) readReady(fd uintptr) bool {
 				r = 1
 			}
 		} else if c.rslots == 1 {
-			r, _, e = unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0].Hdr)), 0)
+			r, _, e = unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0].Hdr)), 0)
 			if e == 0 {
 				b.hdrs[0].Len = uint32(r)
 				r = 1
 			}
 		} else {
-			r, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd,
+			r, _, e = unix.RawSyscall6(unix.SYS_RECVMMSG, fd,
 				uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(c.rslots), 0, 0, 0)
 		}
 		switch {

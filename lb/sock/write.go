@@ -142,14 +142,14 @@ func (c *Conn) writeReady(fd uintptr) bool {
 		if h := &b.hdrs[c.wlo].Hdr; c.whi-c.wlo == 1 && h.Controllen == 0 {
 			// sendto costs less than sendmsg, which costs less than a
 			// sendmmsg of one (WriteTo).
-			_, _, e = unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(h.Iov.Base)), uintptr(h.Iov.Len),
+			_, _, e = unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(h.Iov.Base)), uintptr(h.Iov.Len),
 				0, uintptr(unsafe.Pointer(h.Name)), uintptr(h.Namelen))
 			r = 1
 		} else if c.whi-c.wlo == 1 {
-			_, _, e = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(h)), 0)
+			_, _, e = unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(h)), 0)
 			r = 1
 		} else {
-			r, _, e = unix.Syscall6(unix.SYS_SENDMMSG, fd,
+			r, _, e = unix.RawSyscall6(unix.SYS_SENDMMSG, fd,
 				uintptr(unsafe.Pointer(&b.hdrs[c.wlo])), uintptr(c.whi-c.wlo), 0, 0, 0)
 		}
 		switch e {
