@@ -19,6 +19,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,6 +57,7 @@ type floodConfig struct {
 
 type floodResult struct {
 	Mode       string            `json:"mode"`
+	Inject     string            `json:"inject"` // socket or xdp-live
 	Target     string            `json:"target"`
 	Sources    int               `json:"sources"`
 	ElapsedS   float64           `json:"elapsed_s"`
@@ -63,6 +65,7 @@ type floodResult struct {
 	SendErrors uint64            `json:"send_errors"`
 	Rate       float64           `json:"rate"`
 	ByKind     map[string]uint64 `json:"by_kind"`
+	Runs       uint64            `json:"runs,omitempty"` // xdp-live: test runs (system calls)
 }
 
 // malformed messages: each breaks one rule (the %d is a counter).
@@ -206,6 +209,9 @@ func runFlood(args []string, stdout, stderr io.Writer, stop context.Context) int
 	kind := fs.String("kind", "mix", "junk, malformed, scan, register, invite or mix")
 	fs.IntVar(&cfg.Batch, "batch", 64, "datagrams per sendmmsg")
 	jsonOut := fs.String("json", "-", "where to write the JSON summary (`FILE`, - for stdout)")
+	inject := fs.String("inject", "socket", "how the flood is sent: socket (UDP sockets, sendmmsg) or xdp-live (frames made in the kernel and redirected out of the veth -iface as xdp_frames, as a NIC delivers them; see live.go)")
+	iface := fs.String("iface", "", "with -inject xdp-live: the veth to send out of (its peer receives the flood)")
+	threads := fs.Int("threads", 1, "with -inject xdp-live: generator threads, thread i pinned to CPU i mod the CPU count when more than one")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -248,11 +254,26 @@ func runFlood(args []string, stdout, stderr io.Writer, stop context.Context) int
 		return fail("-batch must be 1..1024")
 	case cfg.Count < 0:
 		return fail("-count must not be negative")
+	case *inject != "socket" && *inject != "xdp-live":
+		return fail("-inject %q: want socket or xdp-live", *inject)
+	case *inject == "socket" && (*iface != "" || *threads != 1):
+		return fail("-iface and -threads go with -inject xdp-live")
+	case *threads < 1 || *threads > 64:
+		return fail("-threads must be 1..64")
 	}
 	if cfg.Count == 0 {
 		cfg.Count = int64(cfg.Rate * cfg.Duration.Seconds())
 	}
-	res, err := floodRun(&cfg, stop)
+	var res *floodResult
+	if *inject == "xdp-live" {
+		res, err = liveRun(&cfg, *iface, *threads, stop)
+	} else {
+		res, err = floodRun(&cfg, stop)
+	}
+	if errors.Is(err, errLiveRefused) {
+		fmt.Fprintf(stderr, "%v\n", err)
+		return exitUsage
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sipbench flood: %v\n", err)
 		return exitFailure
@@ -321,7 +342,7 @@ func floodRun(cfg *floodConfig, stop context.Context) (*floodResult, error) {
 		}
 	}
 	el := time.Since(start)
-	res := &floodResult{Mode: "flood", Target: cfg.Target.String(), Sources: cfg.Sources, ElapsedS: el.Seconds(),
+	res := &floodResult{Mode: "flood", Inject: "socket", Target: cfg.Target.String(), Sources: cfg.Sources, ElapsedS: el.Seconds(),
 		Sent: sent, SendErrors: sendErrs, ByKind: map[string]uint64{}}
 	if el > 0 {
 		res.Rate = float64(sent) / el.Seconds()
