@@ -68,7 +68,9 @@ type config struct {
 
 	flood          bool
 	floodRates     []int
+	floodMethods   []string
 	floodDur       time.Duration
+	floodLead      time.Duration
 	floodBase      time.Duration
 	floodCallRate  int
 	floodSenders   int
@@ -133,7 +135,9 @@ func run() int {
 	fs.BoolVar(&c.sweep, "sweep", env("SWEEP", "1") == "1", "run the sweep (env SWEEP=0 to skip; the report keeps results/sweep.csv)")
 	fs.BoolVar(&c.flood, "flood", env("FLOOD", "1") == "1", "run the flood filter benchmark, XDP against user space, as root (env FLOOD=0 to skip)")
 	floodRates := fs.String("flood-rates", env("FLOOD_RATES", "100000,200000,400000,800000"), "flood datagrams/s offered, all senders together (env FLOOD_RATES)")
-	fs.DurationVar(&c.floodDur, "flood-duration", mustDur(env("FLOOD_DURATION", "5s")), "flood time per point (env FLOOD_DURATION)")
+	floodMethods := fs.String("flood-methods", env("FLOOD_METHODS", "socket,xdp-live"), "how the flood reaches sipfront's veth: socket (UDP sockets) and/or xdp-live (frames made by BPF_PROG_TEST_RUN, as from a NIC) (env FLOOD_METHODS)")
+	fs.DurationVar(&c.floodDur, "flood-duration", mustDur(env("FLOOD_DURATION", "5s")), "measured flood time per point (env FLOOD_DURATION)")
+	fs.DurationVar(&c.floodLead, "flood-lead", mustDur(env("FLOOD_LEAD", "1s")), "flood before the measured window: bans set, the XDP program timed (env FLOOD_LEAD)")
 	fs.DurationVar(&c.floodBase, "flood-baseline", mustDur(env("FLOOD_BASELINE", "3s")), "calls without flood before each point, the CPU baseline (env FLOOD_BASELINE)")
 	fs.IntVar(&c.floodCallRate, "flood-call-rate", mustInt(env("FLOOD_CALL_RATE", "200")), "real calls/s during the flood (env FLOOD_CALL_RATE)")
 	fs.IntVar(&c.floodSenders, "flood-senders", mustInt(env("FLOOD_SENDERS", "2")), "sipbench flood processes, one per CPU in turn (env FLOOD_SENDERS)")
@@ -156,7 +160,7 @@ func run() int {
 			}
 		}
 	}
-	if err == nil && (c.floodSenders < 1 || c.floodRepeats < 1 || c.floodSources < 1 || c.floodCallRate < 1 || c.transportCount < 1 || c.floodDur <= 0 || c.floodBase <= 0) {
+	if err == nil && (c.floodSenders < 1 || c.floodRepeats < 1 || c.floodSources < 1 || c.floodCallRate < 1 || c.transportCount < 1 || c.floodDur <= 0 || c.floodBase <= 0 || c.floodLead <= 0) {
 		err = fmt.Errorf("flood senders, sources, call rate, durations and transport count must be positive")
 	}
 	if err == nil && c.floodSenders*c.floodSources > 65000 {
@@ -165,6 +169,13 @@ func run() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		return 2
+	}
+	c.floodMethods = words(*floodMethods)
+	for _, m := range c.floodMethods {
+		if m != "socket" && m != "xdp-live" {
+			fmt.Fprintf(os.Stderr, "harness: -flood-methods %q: want socket and/or xdp-live\n", m)
+			return 2
+		}
 	}
 	c.subjects, c.loads = words(*subjects), words(*loads)
 	c.command = "make bench"
