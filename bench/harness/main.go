@@ -141,7 +141,7 @@ func run() int {
 	fs.DurationVar(&c.floodBase, "flood-baseline", mustDur(env("FLOOD_BASELINE", "3s")), "calls without flood before each point, the CPU baseline (env FLOOD_BASELINE)")
 	fs.IntVar(&c.floodCallRate, "flood-call-rate", mustInt(env("FLOOD_CALL_RATE", "200")), "real calls/s during the flood (env FLOOD_CALL_RATE)")
 	fs.IntVar(&c.floodSenders, "flood-senders", mustInt(env("FLOOD_SENDERS", "2")), "sipbench flood processes, one per CPU in turn (env FLOOD_SENDERS)")
-	fs.IntVar(&c.floodRepeats, "flood-repeats", mustInt(env("FLOOD_REPEATS", "1")), "runs per flood point (env FLOOD_REPEATS; the report shows the median)")
+	fs.IntVar(&c.floodRepeats, "flood-repeats", mustInt(env("FLOOD_REPEATS", "3")), "runs per flood point (env FLOOD_REPEATS; the report shows the median)")
 	fs.IntVar(&c.floodSources, "flood-sources", mustInt(env("FLOOD_SOURCES", "128")), "source addresses per flood process (env FLOOD_SOURCES)")
 	fs.BoolVar(&c.floodProgStats, "flood-prog-stats", env("FLOOD_PROG_STATS", "1") == "1", "measure the XDP program's own run time with the kernel's BPF statistics (env FLOOD_PROG_STATS=0 to skip)")
 	fs.BoolVar(&c.transports, "transports", env("TRANSPORTS", "1") == "1", "run lb's call benchmarks over UDP, TCP and TLS and the idle TLS memory benchmark (env TRANSPORTS=0 to skip)")

@@ -729,20 +729,32 @@ func writeFloodSaturation(w func(string, ...any), fl []*floodRow, method string,
 }
 
 // floodPlot draws drops per CPU-second against the rate sent, one line per
-// method and mode (every run).
+// method and mode (the median run of each rate), on a log scale: the
+// methods' XDP figures lie an order of magnitude apart.
 func floodPlot(fl []*floodRow, path string) error {
 	p := plot.New()
 	p.Title.Text = "Flood filter: datagrams dropped per CPU-second of the receiving side"
-	p.X.Label.Text = "flood datagrams/s sent"
-	p.Y.Label.Text = "drops per CPU-second"
+	p.X.Label.Text = "flood datagrams/s sent (median run of each rate offered)"
+	p.Y.Label.Text = "drops per CPU-second (log scale)"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
-	i := 0
+	var rates []int
+	seen := map[int]bool{}
+	for _, r := range fl {
+		if !seen[r.Rate] {
+			seen[r.Rate] = true
+			rates = append(rates, r.Rate)
+		}
+	}
+	sort.Ints(rates)
+	i, lines := 0, 0
 	for _, method := range []string{methodSocket, methodLive} {
 		for mi, mode := range []string{"xdp", "user"} {
 			var pts plotter.XYs
-			for _, r := range fl {
-				if rowMethod(r) == method && r.Mode == mode && r.DropsPerCPUS > 0 {
+			for _, rate := range rates {
+				if r := floodMedian(fl, method, mode, rate); r != nil && r.DropsPerCPUS > 0 {
 					pts = append(pts, plotter.XY{X: r.SentPPS, Y: r.DropsPerCPUS})
 				}
 			}
@@ -761,11 +773,17 @@ func floodPlot(fl []*floodRow, path string) error {
 			p.Add(l, pt)
 			p.Legend.Add(mode+", "+method+" flood", l, pt)
 			i++
+			lines++
 		}
 	}
-	p.X.Min, p.Y.Min = 0, 0
+	if lines == 0 {
+		p.Y.Scale, p.Y.Tick.Marker = plot.LinearScale{}, plot.DefaultTicks{}
+		return p.Save(8*vg.Inch, 5*vg.Inch, path)
+	}
+	p.X.Min = 0
 	p.X.Max *= 1.05
-	p.Y.Max *= 1.15 // room for the legend
+	p.Y.Min /= 2
+	p.Y.Max *= 4 // room for the legend
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
 }
 
