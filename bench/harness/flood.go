@@ -86,6 +86,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -706,11 +708,25 @@ func floodBench(c *config) error {
 	methods := append([]string(nil), c.floodMethods...)
 	var rows []*floodRow
 	retries := 0
-	for _, rate := range c.floodRates {
+	// every rate of either method, in order; at each, the methods that
+	// offer it
+	rateSet := map[int]bool{}
+	for _, r := range append(append([]int(nil), c.floodRates...), c.floodLiveRates...) {
+		rateSet[r] = true
+	}
+	var rates []int
+	for r := range rateSet {
+		rates = append(rates, r)
+	}
+	sort.Ints(rates)
+	for _, rate := range rates {
 		for rep := 1; rep <= c.floodRepeats; rep++ {
 			for _, method := range methods {
 				if method == "" {
 					continue // dropped: it cannot run here
+				}
+				if method == methodSocket && !slices.Contains(c.floodRates, rate) || method == methodLive && !slices.Contains(c.floodLiveRates, rate) {
+					continue
 				}
 				for _, mode := range []string{"xdp", "user"} {
 					if mode == "xdp" && noXDP {

@@ -68,6 +68,7 @@ type config struct {
 
 	flood          bool
 	floodRates     []int
+	floodLiveRates []int
 	floodMethods   []string
 	floodDur       time.Duration
 	floodLead      time.Duration
@@ -134,7 +135,8 @@ func run() int {
 	fs.BoolVar(&c.ceiling, "ceiling", env("CEILING", "1") == "1", "measure sipbench's own ceiling (env CEILING=0 to skip)")
 	fs.BoolVar(&c.sweep, "sweep", env("SWEEP", "1") == "1", "run the sweep (env SWEEP=0 to skip; the report keeps results/sweep.csv)")
 	fs.BoolVar(&c.flood, "flood", env("FLOOD", "1") == "1", "run the flood filter benchmark, XDP against user space, as root (env FLOOD=0 to skip)")
-	floodRates := fs.String("flood-rates", env("FLOOD_RATES", "100000,200000,400000,800000"), "flood datagrams/s offered, all senders together (env FLOOD_RATES)")
+	floodRates := fs.String("flood-rates", env("FLOOD_RATES", "100000,200000,400000,800000"), "flood datagrams/s offered, all senders together, socket method (env FLOOD_RATES)")
+	floodLiveRates := fs.String("flood-live-rates", env("FLOOD_LIVE_RATES", "100000,200000,400000,800000,1600000,3200000"), "flood frames/s offered, all generator threads together, xdp-live method: the socket rates and beyond, where the cost of an XDP drop stands out of the host's other softirq work (env FLOOD_LIVE_RATES)")
 	floodMethods := fs.String("flood-methods", env("FLOOD_METHODS", "socket,xdp-live"), "how the flood reaches sipfront's veth: socket (UDP sockets) and/or xdp-live (frames made by BPF_PROG_TEST_RUN, as from a NIC) (env FLOOD_METHODS)")
 	fs.DurationVar(&c.floodDur, "flood-duration", mustDur(env("FLOOD_DURATION", "5s")), "measured flood time per point (env FLOOD_DURATION)")
 	fs.DurationVar(&c.floodLead, "flood-lead", mustDur(env("FLOOD_LEAD", "1s")), "flood before the measured window: bans set, the XDP program timed (env FLOOD_LEAD)")
@@ -156,7 +158,9 @@ func run() int {
 	if c.rates, err = ints(*rates); err == nil {
 		if c.rawRates, err = ints(*rawRates); err == nil {
 			if c.ceilRates, err = ints(*ceilRates); err == nil {
-				c.floodRates, err = ints(*floodRates)
+				if c.floodRates, err = ints(*floodRates); err == nil {
+					c.floodLiveRates, err = ints(*floodLiveRates)
+				}
 			}
 		}
 	}
