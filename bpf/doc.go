@@ -47,7 +47,12 @@
 //
 // Run-time management (the Filter interface) lists and edits the operator
 // ban list and the allow list, lists and lifts automatic bans, reads the
-// counters, and applies a new Config. Counters are exported as
+// counters, and applies a new Config. A prefix added to either list (by
+// AddAllow, AddBan or Update) lifts the automatic bans of the sources it
+// covers: no automatic ban is ever in force for a listed source, which lets
+// the XDP program look up automatic bans first (one hash lookup for a packet
+// from a banned source, the common case under a flood) and still apply the
+// rules in the order above. Counters are exported as
 // sipfront_filter_packets_total{reason,path} (metrics.go).
 //
 // # What it never does

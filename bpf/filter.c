@@ -9,6 +9,8 @@
  *   1. allow list (LPM trie)         -> pass, REASON_ALLOWED, no other rule
  *   2. operator ban list (LPM trie)  -> drop, REASON_DROPPED_OPERATOR_BAN
  *   3. automatic ban (LRU hash)      -> drop, REASON_DROPPED_BANNED
+ *      (looked up first, which is the same thing as long as no automatic
+ *      ban covers a listed source; see check_source)
  *   4. rate limit (LRU hash)         -> the packet past the limit is dropped
  *                                       as REASON_DROPPED_RATE and bans the
  *                                       source for ban_ns
@@ -51,6 +53,11 @@
 
 /* Full key length of an LPM lookup: 32 bits of family, 128 of address. */
 #define LPM_FULL_BITS 160
+
+/* The last part of an automatic ban that is checked against the exact clock
+ * rather than the coarse one (see check_source): 100 ms, ten ticks at the
+ * slowest tick rate (HZ=100). */
+#define COARSE_SLACK_NS 100000000ULL
 
 /* RFC 3261 token characters, as bitmaps of the bytes 0-63 and 64-127. */
 #define TOKEN_LO 0x03ff6ca200000000ULL
@@ -209,28 +216,49 @@ static __always_inline __u8 lower(__u8 c)
 }
 
 /* check_source applies the per-source rules (1-4 above), shared by UDP
- * datagrams and TCP SYNs. REASON_PASSED means "go on". */
+ * datagrams and TCP SYNs. REASON_PASSED means "go on".
+ *
+ * The automatic ban is looked up first, although it comes third in the
+ * policy: under a flood nearly every packet comes from a banned source, and
+ * this way such a packet costs one hash lookup and a cheap clock read instead
+ * of two trie lookups, the hash lookup and a clock read. That is the same
+ * policy only because of an invariant: no automatic ban is in force for a
+ * source on the allow list or the operator ban list. The loader keeps it when
+ * a list grows (it lifts the automatic bans the new prefixes cover, see
+ * liftCovered in loader.go), and this program never makes such a ban (the
+ * lists are checked before the rate limit, and again after a ban is made, for
+ * a list edit that raced this packet).
+ *
+ * The ban's expiry is compared with the coarse clock (the time of the last
+ * tick, a few ns to read) while more than COARSE_SLACK_NS of the ban remain,
+ * and with the exact clock (bpf_ktime_get_ns, tens of ns in a VM) only in
+ * its last COARSE_SLACK_NS. Both clocks are CLOCK_MONOTONIC and the coarse
+ * one lags by at most a tick or two (the timekeeping is brought up to date
+ * on every interrupt to an idle CPU), so the verdict is the one the exact
+ * clock gives. */
 static __always_inline __u32 check_source(const struct filter_config *cfg, struct lpm_key *key)
 {
 	struct src_key *src = &key->src;
 	struct rate_state *st;
 	__u64 now, expiry, *until;
 
+	until = bpf_map_lookup_elem(&autobans, src);
+	if (until) {
+		expiry = *until;
+		if (expiry > bpf_ktime_get_coarse_ns() + cfg->clock_offset_ns + COARSE_SLACK_NS)
+			return REASON_DROPPED_BANNED;
+		if (expiry > bpf_ktime_get_ns() + cfg->clock_offset_ns)
+			return REASON_DROPPED_BANNED;
+		bpf_map_delete_elem(&autobans, src);
+	}
 	if (bpf_map_lookup_elem(&allow, key))
 		return REASON_ALLOWED;
 	if (bpf_map_lookup_elem(&operator_bans, key))
 		return REASON_DROPPED_OPERATOR_BAN;
-
-	now = bpf_ktime_get_ns() + cfg->clock_offset_ns;
-	until = bpf_map_lookup_elem(&autobans, src);
-	if (until) {
-		if (*until > now)
-			return REASON_DROPPED_BANNED;
-		bpf_map_delete_elem(&autobans, src);
-	}
 	if (cfg->rate_packets == 0)
 		return REASON_PASSED;
 
+	now = bpf_ktime_get_ns() + cfg->clock_offset_ns;
 	st = bpf_map_lookup_elem(&rates, src);
 	if (!st) {
 		struct rate_state fresh = {.window_start = now, .count = 1};
@@ -254,6 +282,15 @@ static __always_inline __u32 check_source(const struct filter_config *cfg, struc
 	 * starts afresh when the ban ends. */
 	expiry = now + cfg->ban_ns;
 	bpf_map_update_elem(&autobans, src, &expiry, BPF_ANY);
+	/* A fetching atomic is a full barrier: the ban is visible before the
+	 * lists are read again below. The loader writes a list, then reads
+	 * autobans; the program writes autobans, then reads the lists: one of
+	 * the two sees the other, so a ban made while its source was being
+	 * allow-listed (or operator-banned) is lifted by one side or the
+	 * other and the invariant above holds. */
+	if (__sync_fetch_and_add(&st->count, 0) != 0 &&
+	    (bpf_map_lookup_elem(&allow, key) || bpf_map_lookup_elem(&operator_bans, key)))
+		bpf_map_delete_elem(&autobans, src);
 	bpf_map_delete_elem(&rates, src);
 	return REASON_DROPPED_RATE;
 }

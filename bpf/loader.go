@@ -179,12 +179,22 @@ func keyPrefix(k filterLpmKey) netip.Prefix {
 	return netip.PrefixFrom(keyAddr(k.Src), int(k.Prefixlen)-32)
 }
 
-// syncList makes the LPM map m hold exactly want.
+// syncList makes the LPM map m hold exactly want, then lifts the automatic
+// bans the new prefixes cover (liftCovered).
 func (x *XDP) syncList(m *ebpf.Map, want []netip.Prefix) error {
 	have, err := listPrefixes(m)
 	if err != nil {
 		return err
 	}
+	if err := x.putList(m, have, want); err != nil {
+		return err
+	}
+	return x.liftCovered(addedPrefixes(have, want))
+}
+
+// putList makes the LPM map m, which holds have, hold want: it deletes what
+// want lacks and puts every prefix of want.
+func (x *XDP) putList(m *ebpf.Map, have, want []netip.Prefix) error {
 	keep := make(map[netip.Prefix]bool, len(want))
 	for _, p := range want {
 		keep[p] = true
@@ -302,7 +312,10 @@ func (x *XDP) edit(m func() *ebpf.Map, p netip.Prefix, add bool) error {
 		return ErrClosed
 	}
 	if add {
-		return putPrefix(m(), p)
+		if err := putPrefix(m(), p); err != nil {
+			return err
+		}
+		return x.liftCovered([]netip.Prefix{p})
 	}
 	k := lpmKey(p)
 	if err := m().Delete(&k); err != nil {
@@ -310,6 +323,51 @@ func (x *XDP) edit(m func() *ebpf.Map, p netip.Prefix, add bool) error {
 			return ErrNotFound
 		}
 		return fmt.Errorf("bpf: delete %s: %w", p, err)
+	}
+	return nil
+}
+
+// liftCovered deletes the automatic bans of the sources inside ps, prefixes
+// just added to the allow list or the operator ban list. The program looks up
+// automatic bans before the lists (check_source in filter.c), which is the
+// policy's order only while no automatic ban covers a listed source; this
+// keeps that so. It runs after the prefixes are in their map: a ban the
+// program makes after this walk is checked against the lists by the program
+// itself, and one made before it is found here.
+//
+// The walk is a batch lookup, bucket by bucket, so the program deleting
+// expired bans or the LRU evicting meanwhile cannot make it start over (as
+// a key-by-key walk does when its current key vanishes).
+func (x *XDP) liftCovered(ps []netip.Prefix) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	set := newPrefixSet(ps)
+	const batch = 1024 // entries per system call; far more than any bucket holds
+	keys := make([]filterSrcKey, batch)
+	vals := make([]uint64, batch)
+	var (
+		cursor ebpf.MapBatchCursor
+		doomed []filterSrcKey
+	)
+	for {
+		n, err := x.objs.Autobans.BatchLookup(&cursor, keys, vals, nil)
+		for i := range keys[:n] {
+			if set.contains(keyAddr(keys[i])) {
+				doomed = append(doomed, keys[i])
+			}
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("bpf: list automatic bans: %w", err)
+		}
+	}
+	for i := range doomed {
+		if err := x.objs.Autobans.Delete(&doomed[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("bpf: delete automatic ban: %w", err)
+		}
 	}
 	return nil
 }

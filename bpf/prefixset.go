@@ -164,3 +164,18 @@ func without(list []netip.Prefix, p netip.Prefix) ([]netip.Prefix, bool) {
 	}
 	return slices.Delete(slices.Clone(list), i, i+1), true
 }
+
+// addedPrefixes returns the prefixes of next that are not in prev.
+func addedPrefixes(prev, next []netip.Prefix) []netip.Prefix {
+	had := make(map[netip.Prefix]bool, len(prev))
+	for _, p := range prev {
+		had[p] = true
+	}
+	var out []netip.Prefix
+	for _, p := range next {
+		if !had[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}

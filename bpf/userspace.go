@@ -276,6 +276,7 @@ func (u *Userspace) edit(set *atomic.Pointer[prefixSet], p netip.Prefix, add boo
 			return ErrTooManyPrefixes
 		}
 		set.Store(newPrefixSet(next))
+		u.liftCovered([]netip.Prefix{p})
 		return nil
 	}
 	next, changed := without(cur, p)
@@ -332,10 +333,30 @@ func (u *Userspace) Update(cfg Config) error {
 	if r.maxSources != u.rules.Load().maxSources {
 		return ErrRestartRequired
 	}
+	added := append(addedPrefixes(u.allow.Load().list, r.allow), addedPrefixes(u.bans.Load().list, r.bans)...)
 	u.rules.Store(r)
 	u.allow.Store(newPrefixSet(r.allow))
 	u.bans.Store(newPrefixSet(r.bans))
+	u.liftCovered(added)
 	return nil
+}
+
+// liftCovered lifts the automatic bans of the sources inside ps, prefixes
+// just added to the allow list or the operator ban list, as the loader does
+// for the XDP program (liftCovered in loader.go): an allow-listed or
+// operator-banned source has no automatic ban, so one does not come back
+// into force when the prefix is removed again. Packets never see the
+// difference, since both lists are checked before the automatic bans here.
+func (u *Userspace) liftCovered(ps []netip.Prefix) {
+	if len(ps) == 0 {
+		return
+	}
+	set := newPrefixSet(ps)
+	u.table.each(func(s *srcSlot) {
+		if s.bannedUntil != 0 && set.contains(s.addr) {
+			s.bannedUntil = 0
+		}
+	})
 }
 
 // Close stops exporting the filter's metrics. Check keeps working.

@@ -1,7 +1,7 @@
 /* sipfront_bpf.h: the few kernel ABI definitions filter.c needs.
  *
  * Written for sipfront rather than vendoring libbpf's bpf_helpers.h and the
- * kernel's uapi headers: filter.c uses four helpers, five map types and a
+ * kernel's uapi headers: filter.c uses six helpers, four map types and a
  * handful of constants, and keeping them here lets `make generate` build with
  * clang alone (-nostdinc), independent of the host's libbpf-dev and
  * linux-libc-dev versions, so the committed objects are byte-identical on any
@@ -56,6 +56,7 @@ static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
 static long (*bpf_map_update_elem)(void *map, const void *key, const void *value, __u64 flags) = (void *)2;
 static long (*bpf_map_delete_elem)(void *map, const void *key) = (void *)3;
 static __u64 (*bpf_ktime_get_ns)(void) = (void *)5;
+static __u64 (*bpf_ktime_get_coarse_ns)(void) = (void *)160; /* 5.11 */
 static long (*bpf_loop)(__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags) = (void *)181;
 
 /* Network byte order. The bpfel and bpfeb targets define the usual macros. */
