@@ -60,6 +60,16 @@ const (
 	// finely and keeps the pacing finer. Either way the receiving side sees
 	// the same frames.
 	liveChunk = 256
+	// liveMinRun is the fewest frames a run is started with (but for the
+	// last of -count): a paced thread waits until that many are due. Each
+	// run registers a page pool under one of the kernel's 65534 XDP memory
+	// model IDs, and when the peer passes frames up the stack (mode user)
+	// the pool outlives the run until its pages come back from the
+	// socket, a second or more; runs of a few frames each (20 frames every
+	// 200 µs at 100k frames/s) then held tens of thousands of IDs and the
+	// runs failed with ENOSPC, as would anything else on the host that
+	// registers an XDP memory model meanwhile.
+	liveMinRun = 256
 	// liveBatch is the kernel's batch: frames made, run and flushed to the
 	// veth before the next batch (at most 256).
 	liveBatch = 64
@@ -364,7 +374,8 @@ func (g *liveGen) send(frame []byte, n int) error {
 // liveRun sends the flood through the generator: cfg.Rate frames per second
 // in all, cfg.Count in all, for at most cfg.Duration, from threads OS
 // threads (thread i pinned to CPU i mod the CPU count when threads > 1),
-// each paced per millisecond in runs of at most liveChunk frames.
+// each paced in runs of liveMinRun to liveChunk frames (fewer only for the
+// last of the count).
 func liveRun(cfg *floodConfig, iface string, threads int, stop context.Context) (*floodResult, error) {
 	lt, err := checkLiveTarget(cfg, iface, isolatedNetns())
 	if err != nil {
@@ -407,21 +418,22 @@ func liveRun(cfg *floodConfig, iface string, threads int, stop context.Context) 
 					return
 				}
 				due := min(uint64(rate*el.Seconds()), count)
-				if due <= sh.sent {
+				if due <= sh.sent || due-sh.sent < liveMinRun && due < count {
 					time.Sleep(200 * time.Microsecond)
 					continue
 				}
-				for sh.sent < due {
-					// threads start at different templates
-					tp := &tmpl[(int(sh.runs)+t*len(tmpl)/threads)%len(tmpl)]
-					n := min(due-sh.sent, liveChunk)
-					if sh.err = g.send(tp.frame, int(n)); sh.err != nil {
-						return
-					}
-					sh.sent += n
-					sh.byKind[tp.kind] += n
-					sh.runs++
+				// one run, then the clock again: a thread that falls
+				// behind (the peer's receive work runs inline in its
+				// runs) must still stop at -duration, not send its whole
+				// backlog first
+				tp := &tmpl[(int(sh.runs)+t*len(tmpl)/threads)%len(tmpl)] // threads start at different templates
+				n := min(due-sh.sent, liveChunk)
+				if sh.err = g.send(tp.frame, int(n)); sh.err != nil {
+					return
 				}
+				sh.sent += n
+				sh.byKind[tp.kind] += n
+				sh.runs++
 			}
 		}
 		if threads == 1 {
