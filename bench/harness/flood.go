@@ -22,8 +22,9 @@ package main
 //	          stack; the veth's XDP path must copy it into a page of its own
 //	          before the program runs (veth_xdp_rcv_skb -> skb_pp_cow_data),
 //	          a cost a NIC driver does not have.
-//	xdp-live  one sipbench flood -inject xdp-live process, one generator
-//	          thread per CPU (cmd/sipbench/live.go): frames made by
+//	xdp-live  one sipbench flood -inject xdp-live process, by default one
+//	          generator thread on CPU 0, off sipfront's core
+//	          (FLOOD_LIVE_THREADS; cmd/sipbench/live.go): frames made by
 //	          BPF_PROG_TEST_RUN in live-frame mode and redirected out of B's
 //	          veth, so A's veth receives xdp_frames in its NAPI poll, as
 //	          from a NIC driver, with no socket buffer and no copy. A's veth
@@ -572,6 +573,9 @@ func floodPoint(c *config, n *floodNet, method, mode string, rate int, ksoft []i
 	}
 
 	row := &floodRow{Method: method, Mode: mode, Rate: rate, Senders: c.floodSenders, Sources: c.floodSources, CallRate: c.floodCallRate, HoldS: c.hold.Seconds()}
+	if method == methodLive {
+		row.Senders, row.Sources = c.floodLiveThr, c.floodSenders*c.floodSources // each thread cycles over them all
+	}
 	if gro {
 		row.GRO = 1
 	}
@@ -641,19 +645,19 @@ func floodPoint(c *config, n *floodNet, method, mode string, rate int, ksoft []i
 // socket, c.floodSenders sipbench flood processes, sender i pinned to CPU i
 // mod the CPU count, each from its own c.floodSources addresses of
 // 10.201.0.0/16; with method xdp-live, one sipbench flood -inject xdp-live
-// process out of B's veth with c.floodSenders generator threads (thread i on
-// CPU i mod the count, pinned by sipbench itself), cycling over the same
-// addresses.
+// process out of B's veth with c.floodLiveThr generator threads (one:
+// pinned to CPU 0; more: thread i on CPU i mod the count, pinned by
+// sipbench itself), cycling over the same addresses.
 func startFloodSenders(c *config, n *floodNet, dir, method string, rate int, d time.Duration) ([]*proc, []string, error) {
 	ncpu := runtime.NumCPU()
 	sipbench := filepath.Join(c.bin, "sipbench")
 	if method == methodLive {
 		out := filepath.Join(dir, "flood0.json")
 		cpu := -1
-		if ncpu >= 2 && c.floodSenders == 1 {
+		if ncpu >= 2 && c.floodLiveThr == 1 {
 			cpu = 0
 		}
-		argv := pin(cpu, sipbench, "flood", "-inject", "xdp-live", "-iface", n.vb, "-threads", strconv.Itoa(c.floodSenders),
+		argv := pin(cpu, sipbench, "flood", "-inject", "xdp-live", "-iface", n.vb, "-threads", strconv.Itoa(c.floodLiveThr),
 			"-target", n.lb.String(), "-src", "10.201.0.1", "-sources", strconv.Itoa(c.floodSenders*c.floodSources),
 			"-rate", strconv.Itoa(rate), "-duration", d.String(), "-json", out)
 		p, err := start("flood0", dir, filepath.Join(dir, "flood0.log"), in(n.b, argv...)...)

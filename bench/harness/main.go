@@ -75,6 +75,7 @@ type config struct {
 	floodBase      time.Duration
 	floodCallRate  int
 	floodSenders   int
+	floodLiveThr   int
 	floodSources   int
 	floodRepeats   int
 	floodProgStats bool
@@ -143,6 +144,7 @@ func run() int {
 	fs.DurationVar(&c.floodBase, "flood-baseline", mustDur(env("FLOOD_BASELINE", "3s")), "calls without flood before each point, the CPU baseline (env FLOOD_BASELINE)")
 	fs.IntVar(&c.floodCallRate, "flood-call-rate", mustInt(env("FLOOD_CALL_RATE", "200")), "real calls/s during the flood (env FLOOD_CALL_RATE)")
 	fs.IntVar(&c.floodSenders, "flood-senders", mustInt(env("FLOOD_SENDERS", "2")), "sipbench flood processes, one per CPU in turn (env FLOOD_SENDERS)")
+	fs.IntVar(&c.floodLiveThr, "flood-live-threads", mustInt(env("FLOOD_LIVE_THREADS", "1")), "xdp-live generator threads, thread i on CPU i (env FLOOD_LIVE_THREADS; 1: on CPU 0, off sipfront's core, where the receiving softirq then runs too, as a NIC queue's interrupt on CPU 0 would)")
 	fs.IntVar(&c.floodRepeats, "flood-repeats", mustInt(env("FLOOD_REPEATS", "3")), "runs per flood point (env FLOOD_REPEATS; the report shows the median)")
 	fs.IntVar(&c.floodSources, "flood-sources", mustInt(env("FLOOD_SOURCES", "128")), "source addresses per flood process (env FLOOD_SOURCES)")
 	fs.BoolVar(&c.floodProgStats, "flood-prog-stats", env("FLOOD_PROG_STATS", "1") == "1", "measure the XDP program's own run time with the kernel's BPF statistics (env FLOOD_PROG_STATS=0 to skip)")
@@ -164,7 +166,7 @@ func run() int {
 			}
 		}
 	}
-	if err == nil && (c.floodSenders < 1 || c.floodRepeats < 1 || c.floodSources < 1 || c.floodCallRate < 1 || c.transportCount < 1 || c.floodDur <= 0 || c.floodBase <= 0 || c.floodLead <= 0) {
+	if err == nil && (c.floodSenders < 1 || c.floodLiveThr < 1 || c.floodLiveThr > 64 || c.floodRepeats < 1 || c.floodSources < 1 || c.floodCallRate < 1 || c.transportCount < 1 || c.floodDur <= 0 || c.floodBase <= 0 || c.floodLead <= 0) {
 		err = fmt.Errorf("flood senders, sources, call rate, durations and transport count must be positive")
 	}
 	if err == nil && c.floodSenders*c.floodSources > 65000 {
