@@ -811,7 +811,7 @@ func hasMethod(rows []*floodRow, method string) bool {
 }
 
 // floodNoiseRetries bounds the reruns of noisy points in the flood part.
-const floodNoiseRetries = 4
+const floodNoiseRetries = 10
 
 // isXDPUnsupported reports whether sipfront refused -filter xdp because the
 // host cannot run it.
