@@ -116,13 +116,17 @@ func parseUint(b []byte, s Span, max uint64) (uint64, bool) {
 // Stop sets for the parameter scanner: one table load per byte decides
 // whether a name or a value goes on.
 const (
-	sNameStop  = 1 << iota // ";" "=" SP HTAB CR LF
-	sValueStop             // ";" SP HTAB CR LF
+	sNameStop  = 1 << iota // ";" "=" DQUOTE SP HTAB CR LF
+	sValueStop             // ";" DQUOTE SP HTAB CR LF
 	sLWS                   // SP HTAB CR LF
 )
 
 var stopClass = func() (t [256]uint8) {
-	for _, c := range []byte("; \t\r\n") {
+	// A quote can only open a quoted value. Inside a name or an unquoted
+	// value it ends the token, and the parameter is then a syntax error: a
+	// header splitter that honours quotes would read such a quote as the
+	// start of a string, so the two readings of the value would disagree.
+	for _, c := range []byte("; \t\r\n\"") {
 		t[c] |= sNameStop | sValueStop
 	}
 	for _, c := range []byte(" \t\r\n") {

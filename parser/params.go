@@ -133,17 +133,18 @@ func Param(b []byte, s Span, name string) (value Span, ok bool) {
 }
 
 // valueEnd returns the first offset in [j, end) whose byte ends an unquoted
-// parameter value (";", SP, HTAB, CR or LF: sValueStop), or end. Values such
-// as branches and cookies are long, so it looks eight bytes at a time for
-// candidates: bytes under 0x21 ((x - 0x21…) & ^x & 0x80…) and ";" (the same
-// test for zero on x ^ ";"…). The lowest flag is exact; a candidate that is
-// not a stop (another control character) is stepped over.
+// parameter value (";", DQUOTE, SP, HTAB, CR or LF: sValueStop), or end.
+// Values such as branches and cookies are long, so it looks eight bytes at a
+// time for candidates: bytes under 0x23 ((x - 0x23…) & ^x & 0x80…, which
+// takes in '"') and ";" (the same test for zero on x ^ ";"…). The lowest flag
+// is exact; a candidate that is not a stop (another control character, "!")
+// is stepped over.
 func valueEnd(b []byte, j, end int32) int32 {
 	p, i := b[:end], int(j)
 	for i+8 <= len(p) {
 		x := binary.LittleEndian.Uint64(p[i : i+8])
 		s := x ^ 0x3b3b3b3b3b3b3b3b
-		f := ((x-0x2121212121212121)&^x | (s-0x0101010101010101)&^s) & 0x8080808080808080
+		f := ((x-0x2323232323232323)&^x | (s-0x0101010101010101)&^s) & 0x8080808080808080
 		if f == 0 {
 			i += 8
 			continue
