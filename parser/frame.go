@@ -46,26 +46,26 @@ func Frame(b []byte) (kind FrameKind, n int, err error) {
 		}
 		return FramePong, run, nil
 	}
-	end := bytes.Index(b, []byte("\r\n\r\n"))
-	sep := 4
-	if lf := bytes.Index(b, []byte("\n\n")); lf >= 0 && (end < 0 || lf < end) {
-		end, sep = lf, 2
-	}
-	if end < 0 {
-		if len(b) > MaxMessageSize {
-			return FrameIncomplete, 0, ErrTooLarge
-		}
-		return FrameIncomplete, 0, nil
-	}
-	head := end + sep
+	// The header section ends at the first empty line, found as Parse finds
+	// it: lines end at LF, a CR before the LF belongs to the line end, so the
+	// empty line is "\n" or "\r\n" whatever ended the line before it (a
+	// search for "\r\n\r\n" or "\n\n" misses "\n\r\n"). The start line is
+	// skipped; folded continuation lines cannot be a Content-Length.
 	cl := int64(-1)
-	// Walk the header lines for Content-Length ("l" compact), skipping the
-	// start line. Folded continuation lines cannot be a Content-Length.
-	for pos := bytes.IndexByte(b[:end], '\n') + 1; pos > 0 && pos < end; {
-		le := bytes.IndexByte(b[pos:end], '\n')
-		line := b[pos:end]
-		if le >= 0 {
-			line = b[pos : pos+le]
+	head := -1
+	pos := bytes.IndexByte(b, '\n') + 1
+	for pos > 0 {
+		le := bytes.IndexByte(b[pos:], '\n')
+		if le < 0 {
+			break
+		}
+		line := b[pos : pos+le]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if len(line) == 0 {
+			head = pos + le + 1
+			break
 		}
 		if v, ok := contentLengthLine(line); ok {
 			n, valid := parseUint(v, Span{0, int32(len(v))}, MaxMessageSize)
@@ -77,10 +77,13 @@ func Frame(b []byte) (kind FrameKind, n int, err error) {
 			}
 			cl = int64(n)
 		}
-		if le < 0 {
-			break
-		}
 		pos += le + 1
+	}
+	if head < 0 {
+		if len(b) > MaxMessageSize {
+			return FrameIncomplete, 0, ErrTooLarge
+		}
+		return FrameIncomplete, 0, nil
 	}
 	if cl < 0 {
 		return FrameIncomplete, 0, ErrContentLength

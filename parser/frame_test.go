@@ -32,6 +32,10 @@ func TestFrame(t *testing.T) {
 		{"same twice", "OPTIONS sip:h SIP/2.0\r\nl: 2\r\nContent-Length: 2\r\n\r\nab", FrameMessage, 52, nil},
 		{"huge length", "OPTIONS sip:h SIP/2.0\r\nl: 99999999\r\n\r\n", FrameIncomplete, 0, ErrContentLength},
 		{"LF only", "OPTIONS sip:h SIP/2.0\nl: 2\n\nab", FrameMessage, 30, nil},
+		// Mixed line ends: the empty line is "\r\n" after a line ended by
+		// "\n" (FuzzFrame: the old search for "\n\n" found one in the body).
+		{"LF then CRLF empty line", "OPTIONS sip:h SIP/2.0\nl: 1\n\r\n\n", FrameMessage, 30, nil},
+		{"CRLF then LF empty line", "OPTIONS sip:h SIP/2.0\r\nl: 0\r\n\n", FrameMessage, 30, nil},
 		{"header named like it", "OPTIONS sip:h SIP/2.0\r\nX-Content-Length: 5\r\nl: 0\r\n\r\n", FrameMessage, 52, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
