@@ -694,7 +694,7 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 		w(" The xdp-live figure is the one to hold against a NIC; the socket figure carries the veth's copy of every datagram on the XDP side.\n\n")
 	}
 	w("![flood](results/flood.png)\n\n")
-	w("All points. Drops by reason are in the CSV (banned, rate, not SIP, User-Agent); passed = flood datagrams the filter let through in the window. Baseline = the same CPU over the calls-only window, scaled to the window's length. Generator CPU-s = the flood senders' utime+stime in the window, the receiving softirq included (not counted, see above). Other work = the host's busy time not used by this part's processes or the kernel's softirq threads, in %% of a core.\n\n")
+	w("All points. Drops by reason are in the CSV (banned, rate, not SIP, User-Agent); passed = flood datagrams the filter let through in the window. Baseline = the same CPU over the calls-only window, scaled to the window's length. Generator CPU-s = the flood senders' utime+stime in the window, the receiving softirq included (not counted, see above). Other work = the host's busy time not used by this part's processes or the kernel's softirq threads, in %% of a core: the higher of the baseline and the flood window (the baseline's own is in the CSV).\n\n")
 	w("| method | mode | offered/s | sent/s | dropped | passed | softirq CPU-s | sipfront CPU-s | baseline CPU-s | flood CPU-s | drops per CPU-s | generator CPU-s | program ns/packet | sipfront %% of core | socket drops | calls ok (flood) | calls ok (baseline) | p50 ms | p99 ms | retrans | other work %% | tries |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range fl {
 		gen := "–"
