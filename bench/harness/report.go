@@ -563,13 +563,50 @@ func floodMedian(rows []*floodRow, method, mode string, rate int) *floodRow {
 	return rs[len(rs)/2]
 }
 
-// floodMethodRatio is the xdp ÷ user ratio of drops per CPU-second of one
-// method over all its runs (every repeat, every rate), NaN when either is
-// missing.
-func floodMethodRatio(fl []*floodRow, method string) (xdp, user float64) {
+// floodGross is drops per CPU-second over several points without the
+// baseline subtracted: all their drops over all the softirq and sipfront
+// time of their flood windows, the calls' own cost left in.
+func floodGross(rows []*floodRow) float64 {
+	var d, cpu float64
+	for _, r := range rows {
+		d += float64(r.Dropped)
+		cpu += r.SoftirqS + r.SubjectS
+	}
+	if cpu <= 0 {
+		return math.NaN()
+	}
+	return d / cpu
+}
+
+// floodMethodGross is floodMethodRatio without the baseline subtracted.
+func floodMethodGross(fl []*floodRow, method string) (xdp, user float64) {
 	var xs, us []*floodRow
 	for _, r := range fl {
 		if rowMethod(r) != method {
+			continue
+		}
+		if r.Mode == "xdp" {
+			xs = append(xs, r)
+		} else {
+			us = append(us, r)
+		}
+	}
+	return floodGross(xs), floodGross(us)
+}
+
+// floodMinCPU is the flood CPU (s) a run needs to count in a method's
+// summary: below it the figure is within the spread of the baseline
+// windows here (about half a CPU-second either way), and a run of a few
+// hundred milliseconds, or less than zero, would swing the sum.
+const floodMinCPU = 1.0
+
+// floodMethodRatio is drops per CPU-second of one method in each mode over
+// its runs (every repeat, every rate) whose flood CPU reached floodMinCPU,
+// NaN when there are none.
+func floodMethodRatio(fl []*floodRow, method string) (xdp, user float64) {
+	var xs, us []*floodRow
+	for _, r := range fl {
+		if rowMethod(r) != method || r.FloodCPUS < floodMinCPU {
 			continue
 		}
 		if r.Mode == "xdp" {
@@ -622,6 +659,13 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 	w("\n")
 	w("**Which is closer to a NIC: xdp-live.** A NIC driver hands XDP a page it received into, with headroom, and the program decides before any socket buffer exists; xdp-live gives sipfront's veth the same: an xdp_frame in its NAPI poll. The socket method makes the veth copy every datagram before the program sees it, a cost no NIC has, so its xdp figures overstate what XDP costs on real hardware. In mode user both methods end in the same stack work (IP, UDP, the socket, sipfront's recvmmsg); xdp-live adds the socket buffer built from the frame and GRO, as a NIC's receive path has.\n\n")
 	w("**CPU counted** (flood CPU-s) = softirq time of all CPUs (`/proc/stat`) + sipfront's utime+stime in the window, minus the same during the baseline scaled to the window's length. With both methods the kernel does the receiving side's work in NET_RX softirq, run inline on the sender's CPU when the sender's system call re-enables bottom halves: for the socket flood at the end of sendmmsg's transmit; for xdp-live at the end of each batch of the test run (`xdp_test_run_batch` → `local_bh_enable` → `do_softirq` → `veth_poll` → `veth_xdp_rcv` → the filter, as a perf call graph of the generator shows; with the generator pinned to CPU 0 and every source banned, all the run's softirq time was on CPU 0, none on CPU 1, and the generator's stime, 2.66 s, exceeded all of CPU 0's system time, 2.48 s, so ticks counted as softirq were charged to it). There the XDP program drops the frame (xdp), or IP and UDP queue it on sipfront's socket (user); sipfront's own time is its recvmmsg and the policy check (user), and only the calls (xdp). This kernel accounts CPU time by sampling at its tick (no IRQ time accounting): a tick that lands in that softirq counts in the softirq column and also in the stime of the sender it interrupted. So the senders' CPU time (generator CPU-s in the table) holds the receiving softirq as well as the attacker's own work (building and sending datagrams; making frames in the test run's page pool and redirecting them); it is shown, not counted: the attacker's cost is on other machines in a real attack. The ticks make these times estimates; other programs on the host add softirq too (the other-work column; a point where other work passed %.0f %% of a core ran again, %d such reruns at most, the quieter run kept). Drops per CPU-second = datagrams the filter dropped in the window ÷ flood CPU-s.\n\n", c.noiseMax, floodNoiseRetries)
+	neg := 0
+	for _, r := range fl {
+		if !(r.FloodCPUS > 0) {
+			neg++
+		}
+	}
+	w("**The baseline is not always additive.** With the calls alone the CPUs are mostly idle and wake for every message; in a flood window they are busy anyway. In %d of the %d runs below the flood window cost less softirq and sipfront time than the baseline (flood CPU-s at or below zero, drops per CPU-s blank), and sipfront's own time with the calls alone often exceeds its time under an XDP flood with the same calls (the runtime's wake-ups while idle, and the tick sampling of short busy spells, are the likely causes). So each method's summary also gives the ratio with the baseline kept in: the calls' cost then counts as flood CPU in both modes, which lowers the XDP figure far more than the user-space one, so that ratio is a lower bound.\n\n", neg, len(fl))
 	w("The kernel's BPF run-time statistics are on only during the lead, where they time the filter program (\"program alone\": its own run time per packet, and the drops per CPU-second of the program alone against the whole user-space path). They stay off in the window because each program run then reads the clock twice, here a paravirtual clock: with xdp-live and every source banned, a dropped frame cost 113–130 ns of softirq with statistics off and 187–233 ns with them on.\n\n")
 	w("Median run of each point. Saturated: sipfront's socket dropped more than 0.1 %% of the flood (its worker did not empty it in time), or the worker used 90 %% of its core. Sent/s is what the senders reached of the rate offered.\n\n")
 
@@ -636,7 +680,7 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 	sort.Ints(rates)
 	for _, m := range methods {
 		w("### Method %s\n\n", floodMethodName(m))
-		w("| offered/s | xdp: sent/s | xdp: drops per CPU-s | user: sent/s | user: drops per CPU-s | **xdp ÷ user** | xdp program alone: ns/packet | program alone ÷ user | user: sipfront %% of its core | user: socket drops | real calls ok, xdp | real calls ok, user |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		w("| offered/s | xdp: sent/s | xdp: drops per CPU-s | user: sent/s | user: drops per CPU-s | **xdp ÷ user** | xdp ÷ user, baseline kept in | xdp program alone: ns/packet | program alone ÷ user | user: sipfront %% of its core | user: socket drops | real calls ok, xdp | real calls ok, user |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		var us []*floodRow
 		for _, rate := range rates {
 			x, u := floodMedian(fl, m, "xdp", rate), floodMedian(fl, m, "user", rate)
@@ -649,9 +693,14 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 				}
 				return f(r)
 			}
-			ratio, progRatio := "–", "–"
+			ratio, gross, progRatio := "–", "–", "–"
 			if x != nil && u != nil && x.DropsPerCPUS > 0 && u.DropsPerCPUS > 0 {
 				ratio = fmt.Sprintf("%.1f×", x.DropsPerCPUS/u.DropsPerCPUS)
+			}
+			if x != nil && u != nil {
+				if gx, gu := floodGross([]*floodRow{x}), floodGross([]*floodRow{u}); gx > 0 && gu > 0 {
+					gross = fmt.Sprintf("%.1f×", gx/gu)
+				}
 			}
 			if x != nil && u != nil && x.ProgNsPkt > 0 && u.DropsPerCPUS > 0 {
 				progRatio = fmt.Sprintf("%.1f×", 1e9/x.ProgNsPkt/u.DropsPerCPUS)
@@ -663,9 +712,9 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 			if u != nil && floodSaturated(u) {
 				sat = " (saturated)"
 			}
-			w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", rate,
+			w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", rate,
 				cell(x, func(r *floodRow) string { return f0(r.SentPPS) }), cell(x, func(r *floodRow) string { return f0(r.DropsPerCPUS) }),
-				cell(u, func(r *floodRow) string { return f0(r.SentPPS) }), cell(u, func(r *floodRow) string { return f0(r.DropsPerCPUS) }), ratio,
+				cell(u, func(r *floodRow) string { return f0(r.SentPPS) }), cell(u, func(r *floodRow) string { return f0(r.DropsPerCPUS) }), ratio, gross,
 				cell(x, func(r *floodRow) string { return f0(r.ProgNsPkt) }), progRatio,
 				cell(u, func(r *floodRow) string { return f0(r.SubjectCPUPct) }), cell(u, func(r *floodRow) string { return fmt.Sprint(r.SocketDrops) + sat }),
 				cell(x, func(r *floodRow) string { return pct(r.CallsOK, r.Calls) }), cell(u, func(r *floodRow) string { return pct(r.CallsOK, r.Calls) }))
@@ -676,12 +725,26 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 			if xr/ur >= 10 {
 				verdict = "met"
 			}
-			w("Over all runs of this method (every rate and repeat: all drops ÷ all flood CPU-s): XDP drops %.0f datagrams per CPU-second, user space %.0f: **%.1f×** (target of issue 7: at least 10×, %s on this host).\n\n", xr, ur, xr/ur, verdict)
+			nx, nu := 0, 0
+			for _, r := range fl {
+				if rowMethod(r) == m && r.FloodCPUS >= floodMinCPU {
+					if r.Mode == "xdp" {
+						nx++
+					} else {
+						nu++
+					}
+				}
+			}
+			w("Over the runs of this method whose flood CPU reached %.0f s (all drops ÷ all flood CPU-s; %d xdp and %d user runs: below that the figure is within the spread of the baseline windows here): XDP drops %.0f datagrams per CPU-second, user space %.0f: **%.1f×** (target of issue 7: at least 10×, %s on this host).", floodMinCPU, nx, nu, xr, ur, xr/ur, verdict)
+			if gx, gu := floodMethodGross(fl, m); gx > 0 && gu > 0 {
+				w(" Over all runs with the baseline kept in (the calls' own CPU counted as flood CPU, which can only lower the ratio): XDP %.0f, user space %.0f: **%.1f×**.", gx, gu, gx/gu)
+			}
+			w("\n\n")
 		}
 		writeFloodSaturation(w, fl, m, us)
 	}
 	if len(methods) == 2 {
-		w("xdp ÷ user over all runs, per method:")
+		w("xdp ÷ user per method, over the runs with at least %.0f s of flood CPU:", floodMinCPU)
 		for i, m := range methods {
 			if xr, ur := floodMethodRatio(fl, m); !math.IsNaN(xr) && !math.IsNaN(ur) && ur > 0 {
 				sep := ";"
@@ -689,6 +752,16 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 					sep = "."
 				}
 				w(" %s **%.1f×**%s", m, xr/ur, sep)
+			}
+		}
+		w(" With the baseline kept in (lower bounds):")
+		for i, m := range methods {
+			if gx, gu := floodMethodGross(fl, m); gx > 0 && gu > 0 {
+				sep := ";"
+				if i == len(methods)-1 {
+					sep = "."
+				}
+				w(" %s **%.1f×**%s", m, gx/gu, sep)
 			}
 		}
 		w(" The xdp-live figure is the one to hold against a NIC; the socket figure carries the veth's copy of every datagram on the XDP side.\n\n")
