@@ -578,11 +578,11 @@ func floodGross(rows []*floodRow) float64 {
 	return d / cpu
 }
 
-// floodMethodGross is floodMethodRatio without the baseline subtracted.
-func floodMethodGross(fl []*floodRow, method string) (xdp, user float64) {
-	var xs, us []*floodRow
+// floodModes splits one method's runs by mode, keeping those whose flood
+// CPU reached minCPU.
+func floodModes(fl []*floodRow, method string, minCPU float64) (xs, us []*floodRow) {
 	for _, r := range fl {
-		if rowMethod(r) != method {
+		if rowMethod(r) != method || r.FloodCPUS < minCPU {
 			continue
 		}
 		if r.Mode == "xdp" {
@@ -591,6 +591,13 @@ func floodMethodGross(fl []*floodRow, method string) (xdp, user float64) {
 			us = append(us, r)
 		}
 	}
+	return xs, us
+}
+
+// floodMethodGross is floodMethodRatio without the baseline subtracted,
+// over every run of the method.
+func floodMethodGross(fl []*floodRow, method string) (xdp, user float64) {
+	xs, us := floodModes(fl, method, math.Inf(-1))
 	return floodGross(xs), floodGross(us)
 }
 
@@ -604,17 +611,7 @@ const floodMinCPU = 1.0
 // its runs (every repeat, every rate) whose flood CPU reached floodMinCPU,
 // NaN when there are none.
 func floodMethodRatio(fl []*floodRow, method string) (xdp, user float64) {
-	var xs, us []*floodRow
-	for _, r := range fl {
-		if rowMethod(r) != method || r.FloodCPUS < floodMinCPU {
-			continue
-		}
-		if r.Mode == "xdp" {
-			xs = append(xs, r)
-		} else {
-			us = append(us, r)
-		}
-	}
+	xs, us := floodModes(fl, method, floodMinCPU)
 	return floodRatio(xs), floodRatio(us)
 }
 
