@@ -35,6 +35,8 @@ var allowedImports = map[string][]string{
 
 	// A loopback DNS server for the tests of lb/resolve and its users.
 	"lb/resolve/dnstest": nil,
+	// Network namespaces for the tests of bpf, lb and cmd/sipbench.
+	"internal/netnstest": nil,
 }
 
 func TestImportLayout(t *testing.T) {

@@ -3,7 +3,6 @@
 package bpf
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"sync"
 	"syscall"
@@ -20,63 +18,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sipfront/sipfront/internal/netnstest"
 )
-
-// netns is a named network namespace made for one test (ip netns add) and
-// deleted when it ends.
-type netns struct{ name string }
-
-func ipCmd(t *testing.T, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %v: %v\n%s", args, err, out)
-	}
-}
-
-func newNetns(t *testing.T, name string) *netns {
-	ipCmd(t, "netns", "add", name)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		exec.CommandContext(ctx, "ip", "netns", "del", name).Run()
-	})
-	ipCmd(t, "-n", name, "link", "set", "lo", "up")
-	return &netns{name}
-}
-
-// do runs fn on an OS thread switched into the namespace. Sockets and
-// links made inside keep living there after fn returns.
-func (n *netns) do(t *testing.T, fn func() error) error {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	target, err := os.Open("/run/netns/" + n.name)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	ferr := fn()
-	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-		// The thread is stuck in the namespace: leave it locked so the
-		// runtime retires it with this goroutine.
-		t.Errorf("returning from namespace %s: %v", n.name, err)
-		return ferr
-	}
-	runtime.UnlockOSThread()
-	return ferr
-}
 
 // TestNetnsFlood attaches the filter to a veth in a namespace with a plain
 // UDP listener behind it and sends from another namespace: a flood from 24
@@ -97,12 +41,12 @@ func TestNetnsFlood(t *testing.T) {
 	var rnd [3]byte
 	rand.Read(rnd[:])
 	tag := hex.EncodeToString(rnd[:])
-	rx, tx := newNetns(t, "sfbpf-rx-"+tag), newNetns(t, "sfbpf-tx-"+tag)
+	rx, tx := netnstest.New(t, "sfbpf-rx-"+tag), netnstest.New(t, "sfbpf-tx-"+tag)
 	rxIf, txIf := "sfr"+tag, "sft"+tag
-	ipCmd(t, "link", "add", rxIf, "netns", rx.name, "type", "veth", "peer", "name", txIf, "netns", tx.name)
-	ipCmd(t, "-n", rx.name, "addr", "add", "10.77.0.1/24", "dev", rxIf)
-	ipCmd(t, "-n", rx.name, "addr", "add", "fd77::1/64", "dev", rxIf, "nodad")
-	ipCmd(t, "-n", rx.name, "link", "set", rxIf, "up")
+	netnstest.IP(t, "link", "add", rxIf, "netns", rx.Name, "type", "veth", "peer", "name", txIf, "netns", tx.Name)
+	netnstest.IP(t, "-n", rx.Name, "addr", "add", "10.77.0.1/24", "dev", rxIf)
+	netnstest.IP(t, "-n", rx.Name, "addr", "add", "fd77::1/64", "dev", rxIf, "nodad")
+	netnstest.IP(t, "-n", rx.Name, "link", "set", rxIf, "up")
 
 	var flood []netip.Addr
 	for i := 0; i < 20; i++ {
@@ -114,13 +58,13 @@ func TestNetnsFlood(t *testing.T) {
 	slow, allowed, scanner := a("10.77.0.50"), a("fd77::60"), a("10.77.0.70")
 	for _, src := range append(slices.Clone(flood), slow, allowed, scanner) {
 		cidr := src.String() + "/24"
-		args := []string{"-n", tx.name, "addr", "add", cidr, "dev", txIf}
+		args := []string{"-n", tx.Name, "addr", "add", cidr, "dev", txIf}
 		if src.Is6() {
-			args = []string{"-n", tx.name, "addr", "add", src.String() + "/64", "dev", txIf, "nodad"}
+			args = []string{"-n", tx.Name, "addr", "add", src.String() + "/64", "dev", txIf, "nodad"}
 		}
-		ipCmd(t, args...)
+		netnstest.IP(t, args...)
 	}
-	ipCmd(t, "-n", tx.name, "link", "set", txIf, "up")
+	netnstest.IP(t, "-n", tx.Name, "link", "set", txIf, "up")
 
 	// The filter and the listener, in rx.
 	const limit = 20
@@ -134,7 +78,7 @@ func TestNetnsFlood(t *testing.T) {
 		f    Filter
 		conn *net.UDPConn
 	)
-	err := rx.do(t, func() error {
+	err := rx.Do(func() error {
 		var err error
 		if f, err = Open(ModeAuto, []string{rxIf}, cfg, newTestLogger(io.Discard)); err != nil {
 			return err
@@ -179,7 +123,7 @@ func TestNetnsFlood(t *testing.T) {
 
 	// Senders, in tx: one socket per source address.
 	socks := map[netip.Addr]*net.UDPConn{}
-	err = tx.do(t, func() error {
+	err = tx.Do(func() error {
 		for _, src := range append(slices.Clone(flood), slow, allowed, scanner) {
 			dst := netip.MustParseAddr("10.77.0.1")
 			if src.Is6() {

@@ -3,7 +3,6 @@
 package lb
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,69 +12,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sipfront/sipfront/bpf"
+	"github.com/sipfront/sipfront/internal/netnstest"
 	"github.com/sipfront/sipfront/parser"
 )
-
-// A network namespace made for one test (ip netns add), deleted at its end.
-type netns struct{ name string }
-
-func ipCmd(t *testing.T, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %v: %v\n%s", args, err, out)
-	}
-}
-
-func newNetns(t *testing.T, name string) *netns {
-	t.Helper()
-	ipCmd(t, "netns", "add", name)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		exec.CommandContext(ctx, "ip", "netns", "del", name).Run()
-	})
-	ipCmd(t, "-n", name, "link", "set", "lo", "up")
-	return &netns{name}
-}
-
-// do runs fn on an OS thread switched into the namespace: sockets made and
-// interfaces looked up inside belong to it, and keep doing so afterwards.
-func (n *netns) do(t *testing.T, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open("/run/netns/" + n.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			t.Errorf("leaving namespace %s: %v", n.name, err) // the thread stays locked and dies with the goroutine
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	fn()
-}
 
 // TestFloodThroughSipfrontXDP: sipfront runs in a namespace behind a veth
 // with the XDP filter attached; from another namespace, 20 addresses flood
@@ -91,20 +36,20 @@ func TestFloodThroughSipfrontXDP(t *testing.T) {
 		t.Skip("needs ip from iproute2")
 	}
 	tag := fmt.Sprintf("%d", os.Getpid()%100000)
-	nsA, nsB := newNetns(t, "sfa"+tag), newNetns(t, "sfb"+tag)
-	ipCmd(t, "link", "add", "vsa"+tag, "netns", nsA.name, "type", "veth", "peer", "name", "vsb"+tag, "netns", nsB.name)
-	ipCmd(t, "-n", nsA.name, "addr", "add", "10.77.0.1/24", "dev", "vsa"+tag)
-	ipCmd(t, "-n", nsA.name, "link", "set", "vsa"+tag, "up")
-	ipCmd(t, "-n", nsB.name, "addr", "add", "10.77.0.2/24", "dev", "vsb"+tag)
+	nsA, nsB := netnstest.New(t, "sfa"+tag), netnstest.New(t, "sfb"+tag)
+	netnstest.IP(t, "link", "add", "vsa"+tag, "netns", nsA.Name, "type", "veth", "peer", "name", "vsb"+tag, "netns", nsB.Name)
+	netnstest.IP(t, "-n", nsA.Name, "addr", "add", "10.77.0.1/24", "dev", "vsa"+tag)
+	netnstest.IP(t, "-n", nsA.Name, "link", "set", "vsa"+tag, "up")
+	netnstest.IP(t, "-n", nsB.Name, "addr", "add", "10.77.0.2/24", "dev", "vsb"+tag)
 	for i := 5; i < 30; i++ {
-		ipCmd(t, "-n", nsB.name, "addr", "add", fmt.Sprintf("10.77.0.%d/24", i), "dev", "vsb"+tag)
+		netnstest.IP(t, "-n", nsB.Name, "addr", "add", fmt.Sprintf("10.77.0.%d/24", i), "dev", "vsb"+tag)
 	}
-	ipCmd(t, "-n", nsB.name, "link", "set", "vsb"+tag, "up")
+	netnstest.IP(t, "-n", nsB.Name, "link", "set", "vsb"+tag, "up")
 
 	var e *Engine
 	var uas *peer
 	lb := netip.MustParseAddrPort("10.77.0.1:5060")
-	nsA.do(t, func() {
+	err := nsA.Do(func() error {
 		uas = newPeer(t, "uas")
 		uas.serveUAS()
 		path := filepath.Join(t.TempDir(), "dispatcher.list")
@@ -122,10 +67,11 @@ func TestFloodThroughSipfrontXDP(t *testing.T) {
 		if errors.Is(err, bpf.ErrNotSupported) {
 			t.Skip("XDP cannot run here: ", err)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if e.Filter().Mode() != bpf.ModeXDP {
 		t.Fatalf("filter runs in mode %v", e.Filter().Mode())
 	}
@@ -134,19 +80,23 @@ func TestFloodThroughSipfrontXDP(t *testing.T) {
 	// Senders in the other namespace.
 	var phone, carrier, scanner *peer
 	var flood []*net.UDPConn
-	nsB.do(t, func() {
+	err = nsB.Do(func() error {
 		phone = newPeerAt(t, "phone", net.ParseIP("10.77.0.5"))
 		carrier = newPeerAt(t, "carrier", net.ParseIP("10.77.0.6"))
 		scanner = newPeerAt(t, "scanner", net.ParseIP("10.77.0.7"))
 		for i := 10; i < 30; i++ {
 			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(fmt.Sprintf("10.77.0.%d", i))})
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
 			t.Cleanup(func() { c.Close() })
 			flood = append(flood, c)
 		}
+		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var wg sync.WaitGroup
 	stop := make(chan struct{})

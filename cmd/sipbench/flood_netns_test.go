@@ -9,13 +9,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/sipfront/sipfront/internal/netnstest"
 	"github.com/sipfront/sipfront/lb/sock"
 )
 
@@ -38,43 +36,19 @@ func TestFloodTenOnlyInNetns(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs ip from iproute2")
 	}
-	ns := fmt.Sprintf("sbflood%d", os.Getpid()%100000)
-	ip := func(args ...string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if o, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v\n%s", args, err, o)
-		}
-	}
-	ip("netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	ip("-n", ns, "link", "set", "lo", "up")
-	ip("-n", ns, "addr", "add", "10.66.0.1/32", "dev", "lo")
-	ip("-n", ns, "route", "add", "local", "10.67.0.0/24", "dev", "lo")
+	ns := netnstest.New(t, fmt.Sprintf("sbflood%d", os.Getpid()%100000))
+	netnstest.IP(t, "-n", ns.Name, "addr", "add", "10.66.0.1/32", "dev", "lo")
+	netnstest.IP(t, "-n", ns.Name, "route", "add", "local", "10.67.0.0/24", "dev", "lo")
 
 	// Everything below runs on one OS thread switched into the namespace
 	// (sockets belong to the namespace of the thread that makes them).
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		f, err := os.Open("/run/netns/" + ns)
-		if err != nil {
-			done <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			done <- err
-			return
-		}
+	err := ns.Do(func() error {
 		if !isolatedNetns() {
-			done <- fmt.Errorf("isolatedNetns is false inside %s", ns)
-			return
+			return fmt.Errorf("isolatedNetns is false inside %s", ns.Name)
 		}
-		done <- floodInto(t)
-	}()
-	if err := <-done; err != nil {
+		return floodInto(t)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
@@ -96,20 +70,7 @@ func floodInto(t *testing.T) error {
 	if res.Sent != 300 {
 		return fmt.Errorf("sent %d of 300 (%d errors)", res.Sent, res.SendErrors)
 	}
-	b := sock.NewBatch(64, 2048)
-	seen := map[netip.Addr]int{}
-	n := 0
-	rx.SetReadDeadline(time.Now().Add(2 * time.Second))
-	for n < 300 {
-		k, err := rx.ReadBatch(b)
-		if err != nil {
-			break
-		}
-		for i := 0; i < k; i++ {
-			seen[b.Msgs[i].Addr.Addr()]++
-		}
-		n += k
-	}
+	n, seen := receiveBySource(rx, 300)
 	if n != 300 || len(seen) != 30 {
 		return fmt.Errorf("received %d datagrams from %d sources", n, len(seen))
 	}

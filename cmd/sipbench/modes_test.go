@@ -167,6 +167,25 @@ func TestFloodKinds(t *testing.T) {
 	}
 }
 
+// receiveBySource reads up to want datagrams from rx (waiting 2 s at most)
+// and counts them by source address.
+func receiveBySource(rx *sock.Conn, want int) (n int, seen map[netip.Addr]int) {
+	b := sock.NewBatch(64, 2048)
+	seen = map[netip.Addr]int{}
+	rx.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for n < want {
+		k, err := rx.ReadBatch(b)
+		if err != nil {
+			break
+		}
+		for i := 0; i < k; i++ {
+			seen[b.Msgs[i].Addr.Addr()]++
+		}
+		n += k
+	}
+	return n, seen
+}
+
 func TestFloodSources(t *testing.T) {
 	rx, err := sock.ListenUDP("udp4", netip.MustParseAddrPort("127.0.0.1:0"), sock.Options{RecvBuf: 4 << 20})
 	if err != nil {
@@ -182,20 +201,7 @@ func TestFloodSources(t *testing.T) {
 	if res.Sent != 500 || res.ByKind["junk"] != 100 || res.ByKind["scan"] != 100 {
 		t.Errorf("sent %d by kind %v", res.Sent, res.ByKind)
 	}
-	b := sock.NewBatch(64, 2048)
-	seen := map[netip.Addr]int{}
-	n := 0
-	rx.SetReadDeadline(time.Now().Add(2 * time.Second))
-	for n < 500 {
-		k, err := rx.ReadBatch(b)
-		if err != nil {
-			break
-		}
-		for i := 0; i < k; i++ {
-			seen[b.Msgs[i].Addr.Addr()]++
-		}
-		n += k
-	}
+	n, seen := receiveBySource(rx, 500)
 	if n != 500 || len(seen) != 50 {
 		t.Errorf("received %d datagrams from %d sources", n, len(seen))
 	}
