@@ -116,18 +116,29 @@ func (p *peer) send(to netip.AddrPort, msg string) {
 // others.
 func (p *peer) expect(what string, match func(r rx) bool) rx {
 	p.t.Helper()
-	deadline := time.After(2 * time.Second)
+	r, ok := p.await(what, 2*time.Second, match)
+	if !ok {
+		p.t.Fatalf("%s: no %s within 2s", p.name, what)
+	}
+	return r
+}
+
+// await waits up to d for a message for which match is true, skipping
+// others; ok is false when d passed first.
+func (p *peer) await(what string, d time.Duration, match func(r rx) bool) (r rx, ok bool) {
+	p.t.Helper()
+	deadline := time.After(d)
 	for {
 		select {
-		case r, ok := <-p.in:
-			if !ok {
+		case r, open := <-p.in:
+			if !open {
 				p.t.Fatalf("%s: socket closed waiting for %s", p.name, what)
 			}
 			if r.m != nil && match(r) {
-				return r
+				return r, true
 			}
 		case <-deadline:
-			p.t.Fatalf("%s: no %s within 2s", p.name, what)
+			return rx{}, false
 		}
 	}
 }
@@ -304,20 +315,8 @@ func (p *peer) transact(to netip.AddrPort, msg, what string, match func(rx) bool
 	p.t.Helper()
 	for attempt := 0; attempt < 8; attempt++ {
 		p.send(to, msg)
-		deadline := time.After(500 * time.Millisecond)
-	wait:
-		for {
-			select {
-			case r, ok := <-p.in:
-				if !ok {
-					p.t.Fatalf("%s: socket closed waiting for %s", p.name, what)
-				}
-				if r.m != nil && match(r) {
-					return r
-				}
-			case <-deadline:
-				break wait
-			}
+		if r, ok := p.await(what, 500*time.Millisecond, match); ok {
+			return r
 		}
 	}
 	p.t.Fatalf("%s: no %s after 8 transmissions", p.name, what)
