@@ -88,7 +88,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -719,15 +718,7 @@ func floodBench(c *config) error {
 	retries := 0
 	// every rate of either method, in order; at each, the methods that
 	// offer it
-	rateSet := map[int]bool{}
-	for _, r := range append(append([]int(nil), c.floodRates...), c.floodLiveRates...) {
-		rateSet[r] = true
-	}
-	var rates []int
-	for r := range rateSet {
-		rates = append(rates, r)
-	}
-	sort.Ints(rates)
+	rates := sortedRates(append(slices.Clone(c.floodRates), c.floodLiveRates...), func(r int) int { return r })
 	for _, rate := range rates {
 		for rep := 1; rep <= c.floodRepeats; rep++ {
 			for _, method := range methods {

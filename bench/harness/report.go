@@ -216,15 +216,7 @@ func rawPlot(raw []*rawRow, path string) error {
 	p := plot.New()
 	p.Title.Text = "Raw forwarding (OPTIONS → 200), one worker on one core"
 	p.Y.Label.Text = "messages forwarded per CPU-second"
-	var rates []int
-	seen := map[int]bool{}
-	for _, r := range raw {
-		if !seen[r.Rate] {
-			seen[r.Rate] = true
-			rates = append(rates, r.Rate)
-		}
-	}
-	sort.Ints(rates)
+	rates := sortedRates(raw, func(r *rawRow) int { return r.Rate })
 	w := vg.Points(20)
 	for i, subject := range []string{"sipfront", "relay"} {
 		var vals plotter.Values
@@ -666,15 +658,7 @@ func writeFloodResults(c *config, w func(string, ...any), fl []*floodRow) {
 	w("The kernel's BPF run-time statistics are on only during the lead, where they time the filter program (\"program alone\": its own run time per packet, and the drops per CPU-second of the program alone against the whole user-space path). They stay off in the window because each program run then reads the clock twice, here a paravirtual clock: with xdp-live and every source banned, a dropped frame cost 113–130 ns of softirq with statistics off and 187–233 ns with them on.\n\n")
 	w("Median run of each point. Saturated: sipfront's socket dropped more than 0.1 %% of the flood (its worker did not empty it in time), or the worker used 90 %% of its core. Sent/s is what the senders reached of the rate offered.\n\n")
 
-	var rates []int
-	seen := map[int]bool{}
-	for _, r := range fl {
-		if !seen[r.Rate] {
-			seen[r.Rate] = true
-			rates = append(rates, r.Rate)
-		}
-	}
-	sort.Ints(rates)
+	rates := sortedRates(fl, func(r *floodRow) int { return r.Rate })
 	for _, m := range methods {
 		w("### Method %s\n\n", floodMethodName(m))
 		w("| offered/s | xdp: sent/s | xdp: drops per CPU-s | user: sent/s | user: drops per CPU-s | **xdp ÷ user** | xdp ÷ user, baseline kept in | xdp program alone: ns/packet | program alone ÷ user | user: sipfront %% of its core | user: socket drops | real calls ok, xdp | real calls ok, user |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -827,15 +811,7 @@ func floodPlot(fl []*floodRow, path string) error {
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
-	var rates []int
-	seen := map[int]bool{}
-	for _, r := range fl {
-		if !seen[r.Rate] {
-			seen[r.Rate] = true
-			rates = append(rates, r.Rate)
-		}
-	}
-	sort.Ints(rates)
+	rates := sortedRates(fl, func(r *floodRow) int { return r.Rate })
 	i, lines := 0, 0
 	for _, method := range []string{methodSocket, methodLive} {
 		for mi, mode := range []string{"xdp", "user"} {
@@ -982,4 +958,14 @@ func transportPlot(tr []*transportRow, path string) error {
 	p.Y.Min = 0
 	p.Y.Max *= 1.1
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+}
+
+// sortedRates returns the distinct rates of rows, in increasing order.
+func sortedRates[R any](rows []R, rate func(R) int) []int {
+	rates := make([]int, 0, len(rows))
+	for _, r := range rows {
+		rates = append(rates, rate(r))
+	}
+	slices.Sort(rates)
+	return slices.Compact(rates)
 }
