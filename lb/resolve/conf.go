@@ -100,14 +100,7 @@ func readResolvConf(path string) (Config, error) {
 func ParseResolvConf(b []byte) Config {
 	c := DefaultConfig()
 	c.Servers = nil
-	text := string(b)
-	for len(text) > 0 {
-		var line string
-		if i := strings.IndexByte(text, '\n'); i >= 0 {
-			line, text = text[:i], text[i+1:]
-		} else {
-			line, text = text, ""
-		}
+	for line := range strings.SplitSeq(string(b), "\n") {
 		f := fields(line)
 		if len(f) == 0 {
 			continue

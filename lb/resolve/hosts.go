@@ -32,14 +32,7 @@ type Hosts map[string][]netip.Addr
 // listed once per name.
 func ParseHosts(b []byte) Hosts {
 	h := Hosts{}
-	text := string(b)
-	for len(text) > 0 {
-		var line string
-		if i := strings.IndexByte(text, '\n'); i >= 0 {
-			line, text = text[:i], text[i+1:]
-		} else {
-			line, text = text, ""
-		}
+	for line := range strings.SplitSeq(string(b), "\n") {
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
 		}
